@@ -1,0 +1,146 @@
+"""Instruments: the measurements that name a training failure's cause.
+
+Every function takes a PyTorch module or a Keras model and returns plain
+Python numbers keyed by layer name, so the same plots and checks serve both
+frameworks:
+
+- ``grad_norms(model, x, y, loss)``: each layer's gradient norm on a batch
+  (computed anew; the model's own gradients are left alone);
+- ``stored_grad_norms(model)``: what PyTorch's ``.grad`` holds right now,
+  for a loop you wrote yourself (this is how accumulating gradients show);
+- ``dead_fraction(model, x)``: fraction of units per ReLU-family layer that
+  are <= 0 for every sample in the batch;
+- ``activation_stats(model, x)``: mean, std and fraction of zeros per
+  activation layer;
+- ``snapshot_weights`` / ``update_ratios``: ||w_after - w_before|| / ||w_before||
+  per layer, around one optimizer step (healthy SGD: about 1e-3);
+- ``chance_loss`` / ``init_loss_check``: the loss of a model that knows
+  nothing, against the loss the model has before training.
+
+The framework's module is imported on first use, so a torch-only notebook
+never imports TensorFlow.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .fmt import sig
+from .frameworks import framework_of
+
+INSTRUMENTS = ("grad_norm", "dead_fraction", "update_ratio", "activation_stats")
+
+
+def backend(model):
+    """The framework-specific instrument module for ``model``."""
+    if framework_of(model) == "torch":
+        from . import instruments_torch
+
+        return instruments_torch
+    from . import instruments_keras
+
+    return instruments_keras
+
+
+def grad_norms(model, x, y, loss) -> dict:
+    return backend(model).fresh_grad_norms(model, x, y, loss)
+
+
+def stored_grad_norms(model) -> dict:
+    if framework_of(model) != "torch":
+        raise TypeError("Keras keeps no gradients between steps; use grad_norms(model, x, y, loss) instead")
+    return backend(model).stored_grad_norms(model)
+
+
+def dead_fraction(model, x) -> dict:
+    return backend(model).dead_fraction(model, x)
+
+
+def activation_stats(model, x) -> dict:
+    return backend(model).activation_stats(model, x)
+
+
+def snapshot_weights(model) -> dict:
+    return backend(model).snapshot_weights(model)
+
+
+def update_ratios(before: dict, model) -> dict:
+    return backend(model).update_ratios(before, model)
+
+
+def loss_value(model, x, y, loss, training: bool = False) -> float:
+    """The model's loss on (x, y); inference mode unless ``training``."""
+    return backend(model).loss_value(model, x, y, loss, training=training)
+
+
+def predict(model, x, training: bool = False) -> np.ndarray:
+    return backend(model).predict(model, x, training=training)
+
+
+def total_norm(per_layer: dict) -> float:
+    """Combine per-layer norms into the whole model's norm."""
+    return float(math.sqrt(sum(v * v for v in per_layer.values())))
+
+
+# --- chance level --------------------------------------------------------
+
+LOSS_KINDS = ("cross_entropy", "binary_cross_entropy", "mse", "mae")
+
+
+def chance_loss(y, kind: str, n_classes: int | None = None) -> float:
+    """The loss of a model that has learned nothing about the inputs.
+
+    cross_entropy: predicting every class with probability 1/K gives ln K
+        (K = n_classes, else the number of label values seen).
+    binary_cross_entropy: predicting 0.5 gives ln 2.
+    mse: predicting the mean target gives the targets' variance.
+    mae: predicting the median target gives the mean absolute deviation from it.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    if kind == "cross_entropy":
+        k = n_classes if n_classes is not None else len(np.unique(y))
+        if k < 2:
+            raise ValueError("cross-entropy needs at least 2 classes to have a chance level")
+        return math.log(k)
+    if kind == "binary_cross_entropy":
+        return math.log(2)
+    if kind == "mse":
+        return float(np.mean((y - y.mean(axis=0)) ** 2))
+    if kind == "mae":
+        return float(np.mean(np.abs(y - np.median(y, axis=0))))
+    raise ValueError(f"unknown loss kind {kind!r}; choose from {LOSS_KINDS}")
+
+
+@dataclass(frozen=True)
+class InitLossCheck:
+    initial_loss: float
+    chance: float
+    kind: str
+
+    @property
+    def ratio(self) -> float:
+        return self.initial_loss / self.chance if self.chance else math.inf
+
+    @property
+    def healthy(self) -> bool:
+        """Within a factor of 1.5 of chance: the untrained model claims to know nothing."""
+        return 1 / 1.5 <= self.ratio <= 1.5
+
+    def __str__(self) -> str:
+        verdict = "as expected" if self.healthy else "NOT near chance: check the output layer, the loss and the labels"
+        return f"loss at initialisation {sig(self.initial_loss)} vs chance {sig(self.chance)} ({self.kind}): {verdict}"
+
+    _repr_pretty_ = lambda self, p, cycle: p.text(str(self))  # noqa: E731  (readable in a notebook)
+
+
+def init_loss_check(model, x, y, loss, kind: str, n_classes: int | None = None) -> InitLossCheck:
+    """Compare an untrained model's loss on (x, y) with the chance level.
+
+    A freshly initialised classifier should be about as unsure as a coin with
+    K sides: far above chance means confidently wrong outputs (a bad output
+    scale, a wrong loss); far below means the labels leak into the inputs or
+    the loss is not what you think.
+    """
+    return InitLossCheck(loss_value(model, x, y, loss), chance_loss(y, kind, n_classes), kind)

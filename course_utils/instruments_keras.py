@@ -1,0 +1,126 @@
+"""Instruments for Keras models. Use them through ``course_utils.instruments``.
+
+A "layer" is a Keras layer with trainable weights. An "activation layer" is
+one whose output goes through a ReLU-family activation: a ReLU, LeakyReLU or
+ELU layer, an ``Activation("relu")``, or a Dense/Conv layer built with
+``activation="relu"``. Reading activations needs a Sequential or functional
+model (a subclassed model has no graph of layer outputs to read).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .repro import import_tensorflow
+
+tf = import_tensorflow()
+import keras  # noqa: E402  (after TensorFlow's quiet import)
+
+RELU_FAMILY = {"relu", "relu6", "leaky_relu", "elu"}
+ACTIVATION_LAYER_TYPES = ("ReLU", "LeakyReLU", "ELU", "PReLU")
+
+
+def parametric_layers(model) -> dict:
+    return {layer.name: layer.trainable_weights for layer in _flat_layers(model) if layer.trainable_weights}
+
+
+def _flat_layers(model):
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            yield from _flat_layers(layer)
+        else:
+            yield layer
+
+
+def _activation_name(layer) -> str | None:
+    if type(layer).__name__ in ACTIVATION_LAYER_TYPES:
+        return type(layer).__name__
+    activation = getattr(layer, "activation", None)
+    name = getattr(activation, "__name__", None)
+    return name if name in RELU_FAMILY else None
+
+
+def activation_layers(model) -> dict:
+    return {layer.name: layer for layer in _flat_layers(model) if _activation_name(layer)}
+
+
+def _norm(tensors) -> float:
+    return float(np.sqrt(sum(float(tf.reduce_sum(tf.cast(t, tf.float64) ** 2)) for t in tensors)))
+
+
+def fresh_grad_norms(model, x, y, loss_fn) -> dict:
+    """Norm of each layer's gradient of ``loss_fn(y, model(x))`` (training mode)."""
+    loss_fn = keras.losses.get(loss_fn) if isinstance(loss_fn, str) else loss_fn
+    layers = parametric_layers(model)
+    weights = [w for ws in layers.values() for w in ws]
+    # A training-mode call moves BatchNorm's moving statistics: put them back after.
+    saved = [v.numpy() for v in model.non_trainable_variables]
+    with tf.GradientTape() as tape:
+        loss = loss_fn(y, model(x, training=True))
+    grads = tape.gradient(loss, weights)
+    for variable, value in zip(model.non_trainable_variables, saved):
+        variable.assign(value)
+    norms, i = {}, 0
+    for name, ws in layers.items():
+        chunk = [g for g in grads[i : i + len(ws)] if g is not None]
+        norms[name] = _norm(chunk) if chunk else 0.0
+        i += len(ws)
+    return norms
+
+
+def activation_outputs(model, x, training: bool = False) -> dict:
+    layers = activation_layers(model)
+    if not layers:
+        return {}
+    try:
+        probe = keras.Model(model.inputs, [layer.output for layer in layers.values()])
+    except (AttributeError, ValueError) as error:
+        raise TypeError(
+            "reading activations needs a Sequential or functional Keras model that has been built "
+            f"(call it on data once); this one gave: {error}"
+        ) from None
+    outputs = probe(x, training=training)
+    if not isinstance(outputs, (list, tuple)):
+        outputs = [outputs]
+    return {name: np.asarray(out) for name, out in zip(layers, outputs)}
+
+
+def _units_last(a: np.ndarray) -> np.ndarray:
+    return a.reshape(-1, a.shape[-1]) if a.ndim > 1 else a.reshape(-1, 1)
+
+
+def dead_fraction(model, x) -> dict:
+    """Fraction of units per activation layer that are <= 0 for every sample (channels last)."""
+    return {name: float((_units_last(out) <= 0).all(axis=0).mean()) for name, out in activation_outputs(model, x).items()}
+
+
+def activation_stats(model, x) -> dict:
+    stats = {}
+    for name, out in activation_outputs(model, x).items():
+        out = out.astype(np.float64)
+        stats[name] = {"mean": float(out.mean()), "std": float(out.std()), "zero_fraction": float((out == 0).mean())}
+    return stats
+
+
+def snapshot_weights(model) -> dict:
+    return {name: [np.array(w) for w in ws] for name, ws in parametric_layers(model).items()}
+
+
+def update_ratios(before: dict, model) -> dict:
+    ratios = {}
+    for name, ws in parametric_layers(model).items():
+        if name not in before:
+            continue
+        old = before[name]
+        change = float(np.sqrt(sum(((np.array(w, dtype=np.float64) - o) ** 2).sum() for w, o in zip(ws, old))))
+        size = float(np.sqrt(sum((o.astype(np.float64) ** 2).sum() for o in old)))
+        ratios[name] = change / size if size > 0 else float("inf") if change > 0 else 0.0
+    return ratios
+
+
+def loss_value(model, x, y, loss_fn, training: bool = False) -> float:
+    loss_fn = keras.losses.get(loss_fn) if isinstance(loss_fn, str) else loss_fn
+    return float(loss_fn(y, model(x, training=training)))
+
+
+def predict(model, x, training: bool = False) -> np.ndarray:
+    return np.asarray(model(x, training=training))

@@ -1,0 +1,59 @@
+"""What a lab check reports, and the record the test suite reads.
+
+A lab's check cell ends with a ``CheckResult``: passed or "not fixed yet",
+the evidence as numbers, and a hint. A check never raises on a student's
+answer: a wrong type, a wrong shape or an exception in the student's code is
+reported as "not fixed yet" with what was wrong.
+
+Every result is also appended to ``RESULTS``, so that the test suite can run
+a lab and its solution and read what their checks decided
+(``results_json()``).
+"""
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass, field
+
+RESULTS: list = []
+
+
+@dataclass
+class CheckResult:
+    check: str
+    passed: bool
+    evidence: list = field(default_factory=list)
+    hint: str = ""
+
+    @property
+    def headline(self) -> str:
+        return f"{self.check}: passed" if self.passed else f"{self.check}: not fixed yet"
+
+    def __str__(self) -> str:
+        lines = [("PASSED  " if self.passed else "NOT YET ") + self.headline]
+        lines += [f"  - {line}" for line in self.evidence]
+        if self.hint and not self.passed:
+            lines.append(f"  hint: {self.hint}")
+        return "\n".join(lines)
+
+    def _repr_pretty_(self, printer, cycle):
+        printer.text(str(self))
+
+    def _repr_html_(self) -> str:
+        colour = "#1b5e20" if self.passed else "#b26a00"
+        items = "".join(f"<li>{html.escape(line)}</li>" for line in self.evidence)
+        hint = f"<p><i>Hint:</i> {html.escape(self.hint)}</p>" if self.hint and not self.passed else ""
+        return (f'<div class="course-check"><b style="color:{colour}">{html.escape(self.headline)}</b>'
+                f"<ul>{items}</ul>{hint}</div>")
+
+
+def report(check: str, passed: bool, evidence=(), hint: str = "") -> CheckResult:
+    """Make a CheckResult and record it in RESULTS."""
+    result = CheckResult(check, bool(passed), list(evidence), hint)
+    RESULTS.append(result)
+    return result
+
+
+def results_json() -> str:
+    """Every check decided in this kernel so far, as JSON (read by the tests)."""
+    return json.dumps([{"check": r.check, "passed": r.passed, "evidence": r.evidence} for r in RESULTS])

@@ -1,0 +1,167 @@
+"""Reproducibility: one call at the top of every notebook.
+
+``setup()`` seeds every random number generator the course uses, pins thread
+counts and turns on deterministic ops, so that a notebook's printed figures
+are the same on every run. TensorFlow and torch are imported only when a
+lesson asks for them: a torch-only lesson never pays for importing
+TensorFlow (several seconds).
+
+TensorFlow reads its logging and oneDNN switches from the environment when it
+is first imported, so they are set here before any import. On TF 2.21 the log
+level alone does not silence the oneDNN notice, and the "could not find cuda
+drivers" line is printed before TensorFlow's logger is configured, so the
+import itself runs with file descriptor 2 pointed at /dev/null.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import sys
+
+import numpy as np
+
+DEFAULT_SEED = 0
+FRAMEWORKS = ("torch", "tensorflow")
+
+# Set before TensorFlow can be imported by anything.
+_TF_ENVIRONMENT = {
+    "TF_CPP_MIN_LOG_LEVEL": "3",  # only fatal messages from TensorFlow's C++ side
+    "TF_ENABLE_ONEDNN_OPTS": "0",  # oneDNN reorders float sums: results drift between machines
+    "KERAS_BACKEND": "tensorflow",
+}
+
+
+def default_threads() -> int:
+    """Thread count for torch and TensorFlow: ``COURSE_THREADS`` or at most 2.
+
+    The notebooks' printed figures are chosen to survive a different thread
+    count; the test suite checks this by re-running a lesson with another one.
+    """
+    value = os.environ.get("COURSE_THREADS")
+    if value:
+        threads = int(value)
+        if threads < 1:
+            raise ValueError(f"COURSE_THREADS must be a positive integer, got {value!r}")
+        return threads
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def quiet_tensorflow_environment() -> None:
+    """Put TensorFlow's logging and oneDNN switches into the environment.
+
+    Has an effect only if TensorFlow has not been imported yet; existing
+    values set by the user are kept.
+    """
+    for key, value in _TF_ENVIRONMENT.items():
+        os.environ.setdefault(key, value)
+
+
+@contextlib.contextmanager
+def _stderr_silenced():
+    """Point file descriptor 2 at /dev/null (C++ code ignores ``sys.stderr``)."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no real fd 2 (some embedded interpreters): nothing to silence
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        sys.stderr.flush()
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def import_tensorflow():
+    """Import TensorFlow quietly and return the module."""
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    quiet_tensorflow_environment()
+    with _stderr_silenced():
+        import tensorflow as tf
+        import keras  # noqa: F401  (Keras 3 registers itself on first import)
+    return tf
+
+
+def import_torch():
+    import torch
+
+    return torch
+
+
+def _configure_torch(threads: int) -> None:
+    torch = import_torch()
+    torch.set_num_threads(threads)
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:
+        pass  # already set, or torch already ran parallel work: keep what is there
+    torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def _configure_tensorflow(threads: int) -> None:
+    tf = import_tensorflow()
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:
+        pass  # TensorFlow's runtime has started; thread pools can no longer change
+    tf.config.experimental.enable_op_determinism()
+
+
+def seed(value: int = DEFAULT_SEED) -> None:
+    """Re-seed Python, NumPy and whichever of torch and TensorFlow are loaded.
+
+    Call it before each experiment whose numbers a lesson prints, so that the
+    numbers do not depend on which cells ran before.
+    """
+    random.seed(value)
+    np.random.seed(value)
+    if "torch" in sys.modules:
+        sys.modules["torch"].manual_seed(value)
+    if "tensorflow" in sys.modules:
+        import keras
+
+        keras.utils.set_random_seed(value)  # Python, NumPy and the TF backend
+
+
+def setup(frameworks=("torch",), seed_value: int = DEFAULT_SEED, threads: int | None = None) -> dict:
+    """Make a notebook reproducible. Call once, in the first code cell.
+
+    frameworks: which of "torch" and "tensorflow" the notebook uses; only
+        these are imported.
+    Returns a small dict of what was set, for the notebook to show.
+    """
+    if isinstance(frameworks, str):
+        frameworks = (frameworks,)
+    unknown = set(frameworks) - set(FRAMEWORKS)
+    if unknown:
+        raise ValueError(f"unknown framework(s) {sorted(unknown)}; choose from {FRAMEWORKS}")
+    threads = default_threads() if threads is None else int(threads)
+    quiet_tensorflow_environment()
+    os.environ.setdefault("PYTHONHASHSEED", str(seed_value))  # for subprocesses
+    _use_png_figures()
+    if "torch" in frameworks:
+        _configure_torch(threads)
+    if "tensorflow" in frameworks:
+        _configure_tensorflow(threads)
+    seed(seed_value)
+    return {"seed": seed_value, "threads": threads, "frameworks": tuple(frameworks)}
+
+
+def _use_png_figures() -> None:
+    """Inline figures as PNG: nbval ignores PNG, while SVG embeds a date."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+    set_matplotlib_formats("png")
