@@ -55,7 +55,7 @@ def fresh_grad_norms(model, x, y, loss_fn) -> dict:
     # A training-mode call moves BatchNorm's moving statistics: put them back after.
     saved = [v.numpy() for v in model.non_trainable_variables]
     with tf.GradientTape() as tape:
-        loss = loss_fn(y, model(x, training=True))
+        loss = tf.reduce_mean(loss_fn(y, model(x, training=True)))  # loss functions return one value per sample
     grads = tape.gradient(loss, weights)
     for variable, value in zip(model.non_trainable_variables, saved):
         variable.assign(value)
@@ -72,7 +72,8 @@ def activation_outputs(model, x, training: bool = False) -> dict:
     if not layers:
         return {}
     try:
-        probe = keras.Model(model.inputs, [layer.output for layer in layers.values()])
+        inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
+        probe = keras.Model(inputs, [layer.output for layer in layers.values()])
     except (AttributeError, ValueError) as error:
         raise TypeError(
             "reading activations needs a Sequential or functional Keras model that has been built "
@@ -119,7 +120,7 @@ def update_ratios(before: dict, model) -> dict:
 
 def loss_value(model, x, y, loss_fn, training: bool = False) -> float:
     loss_fn = keras.losses.get(loss_fn) if isinstance(loss_fn, str) else loss_fn
-    return float(loss_fn(y, model(x, training=training)))
+    return float(tf.reduce_mean(loss_fn(y, model(x, training=training))))
 
 
 def predict(model, x, training: bool = False) -> np.ndarray:

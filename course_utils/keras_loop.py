@@ -48,7 +48,8 @@ def _compiled_steps(model, optimizer, loss_fn, full_batch: bool):
             else:
                 xb, yb = tf.gather(x, batch_index[i]), tf.gather(y, batch_index[i])
             with tf.GradientTape() as tape:
-                loss = tf.cast(loss_fn(yb, model(xb, training=True)), tf.float32)
+                # a loss function (not a Loss object) returns one value per sample: average them
+                loss = tf.reduce_mean(tf.cast(loss_fn(yb, model(xb, training=True)), tf.float32))
                 if model.losses:
                     loss += tf.add_n([tf.cast(l, tf.float32) for l in model.losses])
             grads = tape.gradient(loss, variables)

@@ -83,10 +83,14 @@ def layer_bars(ax, values: dict, title: str, log: bool = False, ylabel: str = ""
     """One bar per layer, in the model's order (e.g. gradient norms, dead fractions)."""
     names = list(values)
     heights = np.array([values[n] for n in names], dtype=float)
-    ax.bar(range(len(names)), heights, color="tab:blue")
+    bars = ax.bar(range(len(names)), heights, color="tab:blue")
+    ax.bar_label(bars, labels=[f"{h:.2g}" for h in heights], fontsize=7)
     ax.set_xticks(range(len(names)), names, rotation=30, ha="right", fontsize=8)
-    if log and np.any(heights > 0):
+    positive = heights[heights > 0]
+    if log and positive.size:
         ax.set_yscale("log")
+        # whole decades around the bars, so that small differences are not blown up
+        ax.set_ylim(10 ** (np.floor(np.log10(positive.min())) - 1), 10 ** (np.ceil(np.log10(positive.max())) + 0.3))
     ax.set_title(title)
     ax.set_ylabel(ylabel)
     return ax

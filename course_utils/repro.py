@@ -33,8 +33,12 @@ _TF_ENVIRONMENT = {
 
 
 def default_threads() -> int:
-    """Thread count for torch and TensorFlow: ``COURSE_THREADS`` or at most 2.
+    """Thread count for torch and TensorFlow: ``COURSE_THREADS``, else 1.
 
+    The course's models are small: splitting their matrix products across
+    threads gains little, and when the cores are busy with anything else,
+    threads that spin while waiting for each other made a 0.35 s torch run
+    take 60 s on a 2-core machine. One thread is fast and predictable.
     The notebooks' printed figures are chosen to survive a different thread
     count; the test suite checks this by re-running a lesson with another one.
     """
@@ -44,7 +48,7 @@ def default_threads() -> int:
         if threads < 1:
             raise ValueError(f"COURSE_THREADS must be a positive integer, got {value!r}")
         return threads
-    return max(1, min(2, os.cpu_count() or 1))
+    return 1
 
 
 def quiet_tensorflow_environment() -> None:
@@ -54,7 +58,8 @@ def quiet_tensorflow_environment() -> None:
     values set by the user are kept.
     """
     for key, value in _TF_ENVIRONMENT.items():
-        os.environ.setdefault(key, value)
+        if not os.environ.get(key):
+            os.environ[key] = value
 
 
 @contextlib.contextmanager
@@ -129,12 +134,17 @@ def seed(value: int = DEFAULT_SEED) -> None:
         keras.utils.set_random_seed(value)  # Python, NumPy and the TF backend
 
 
-def setup(frameworks=("torch",), seed_value: int = DEFAULT_SEED, threads: int | None = None) -> dict:
+SETTINGS: dict = {}  # what the last setup() call set, for tests and the curious
+
+
+def setup(frameworks=("torch",), seed_value: int = DEFAULT_SEED, threads: int | None = None) -> None:
     """Make a notebook reproducible. Call once, in the first code cell.
 
     frameworks: which of "torch" and "tensorflow" the notebook uses; only
         these are imported.
-    Returns a small dict of what was set, for the notebook to show.
+    threads: torch's and TensorFlow's thread count (default: default_threads()).
+    What was set is kept in ``SETTINGS``; nothing is printed, so that a
+    notebook's output does not depend on the machine.
     """
     if isinstance(frameworks, str):
         frameworks = (frameworks,)
@@ -150,7 +160,8 @@ def setup(frameworks=("torch",), seed_value: int = DEFAULT_SEED, threads: int | 
     if "tensorflow" in frameworks:
         _configure_tensorflow(threads)
     seed(seed_value)
-    return {"seed": seed_value, "threads": threads, "frameworks": tuple(frameworks)}
+    SETTINGS.clear()
+    SETTINGS.update(seed=seed_value, threads=threads, frameworks=tuple(frameworks))
 
 
 def _use_png_figures() -> None:
