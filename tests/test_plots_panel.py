@@ -130,7 +130,7 @@ def test_progress_redraws_while_training(monkeypatch):
         for step in range(5):
             losses.append(1.0 / (step + 1))
             time.sleep(0.02)
-            progress.report((step + 1) / 5, TrainingRun(losses=np.array(losses)))
+            progress.report(step / 10, TrainingRun(losses=np.array(losses)))
         return TrainingRun(losses=np.array(losses))
 
     panel = make_panel(train_override=slow_train)
