@@ -32,7 +32,7 @@ REDRAW_SECONDS = 0.3
 # No intermediate redraw once a run is this far along: the final redraw is near.
 NO_REDRAW_AFTER = 0.7
 # Fixed margins instead of constrained layout, which took most of a redraw's time.
-FIGURE_MARGINS = SubplotParams(left=0.1, right=0.98, bottom=0.2, top=0.88, wspace=0.32, hspace=0.4)
+FIGURE_MARGINS = SubplotParams(left=0.1, right=0.98, bottom=0.25, top=0.88, wspace=0.32, hspace=0.4)
 PANEL_CSS_CLASS = "course-panel"
 
 
@@ -214,9 +214,26 @@ class Panel:
         self.figure.savefig(buffer, format="png")
         self.image.value = buffer.getvalue()
 
+    def _limits_reached(self) -> str:
+        """A note for every slider at the end of its range (the slider clamps what is typed)."""
+        notes = []
+        for control in self.controls.values():
+            low, high = getattr(control, "min", None), getattr(control, "max", None)
+            if low is None or high is None or isinstance(control.value, bool):
+                continue
+            if isinstance(control, widgets.FloatLogSlider):
+                low, high = control.base ** low, control.base ** high
+            if np.isclose(control.value, high) or np.isclose(control.value, low):
+                bound = "maximum" if np.isclose(control.value, high) else "minimum"
+                notes.append(f"{control.description} is at its {bound} ({control.value:g}); values beyond it are clamped")
+        return " ".join(f"Note: {note}." for note in notes)
+
     def _report(self, result):
         text = self._describe_fn(result) if self._describe_fn else ""
         timing = f"({self.last_seconds:.2f} s)"
+        limits = self._limits_reached()
+        if limits:
+            timing = f"{timing} {limits}"
         if getattr(result, "diverged", False):
             self.progress.bar_style = "warning"
             self._set_status(f"Run {self.runs}: {text}. The loss blew up: try a smaller learning rate. {timing}", "finding")

@@ -81,12 +81,16 @@ def test_lab_check_fails_on_the_lab_and_passes_on_the_solution(lab):
     assert [r["check"] for r in lab_results] == [r["check"] for r in solution_results]
 
 
-def test_lesson_00_outputs_survive_another_thread_count(tmp_path):
-    """The committed outputs were made with one thread; they must pass with two."""
+def test_committed_outputs_survive_another_thread_count():
+    """The committed outputs were made with one thread; nbval must pass with two as well.
+
+    An instructor's machine may run the notebooks with another thread count,
+    which changes float sums in their last bits; the printed figures must not care.
+    """
+    compared = [p.relative_to(ROOT).as_posix() for p in NOTEBOOKS if p.parent.name in ("lessons", "solutions")]
     env = {**os.environ, "COURSE_THREADS": "2", "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]}
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "lessons/00_the_overfit_test.ipynb",
-         "solutions/00_the_overfit_test_lab.ipynb"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900,
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *compared],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800,
     )
     assert result.returncode == 0, result.stdout[-3000:]

@@ -89,6 +89,9 @@ def test_extreme_value_is_clamped_by_the_slider():
     panel = make_panel()
     panel.set(width=10_000)
     assert panel.controls["width"].value == 64 and panel.last_values["width"] == 64
+    assert "width is at its maximum (64); values beyond it are clamped" in panel.status.value
+    panel.set(width=32)
+    assert "clamped" not in panel.status.value
 
 
 def test_an_exception_is_shown_and_the_panel_keeps_working():
