@@ -17,7 +17,6 @@ or trains a model other than the one it was given, is caught by one of these.
 """
 from __future__ import annotations
 
-import copy
 import math
 
 import numpy as np
