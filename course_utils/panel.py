@@ -26,13 +26,13 @@ import traceback
 
 import ipywidgets as widgets
 import numpy as np
-from matplotlib.figure import Figure, SubplotParams
+from matplotlib.figure import Figure
 
 REDRAW_SECONDS = 0.3
 # No intermediate redraw once a run is this far along: the final redraw is near.
 NO_REDRAW_AFTER = 0.7
 # Fixed margins instead of constrained layout, which took most of a redraw's time.
-FIGURE_MARGINS = SubplotParams(left=0.1, right=0.98, bottom=0.25, top=0.88, wspace=0.32, hspace=0.4)
+FIGURE_MARGINS = dict(left=0.1, right=0.98, bottom=0.2, top=0.88, wspace=0.32, hspace=0.4)
 PANEL_CSS_CLASS = "course-panel"
 
 
@@ -125,7 +125,7 @@ class Panel:
         for control in self.controls.values():
             if hasattr(control, "continuous_update"):
                 control.continuous_update = False  # retrain on release, never per pixel
-        self.figure = Figure(figsize=figsize, dpi=dpi, subplotpars=FIGURE_MARGINS)
+        self.figure = Figure(figsize=figsize, dpi=dpi)
         self.image = widgets.Image(format="png", layout=widgets.Layout(width=f"{int(figsize[0] * dpi)}px"))
         self.progress = widgets.FloatProgress(value=0.0, min=0.0, max=1.0, description="training")
         self.status = widgets.HTML(value="")
@@ -209,6 +209,7 @@ class Panel:
 
     def _draw(self, result):
         self.figure.clear()
+        self.figure.subplots_adjust(**FIGURE_MARGINS)  # clear() forgets them
         self._draw_fn(self.figure, result, self.values)
         buffer = io.BytesIO()
         self.figure.savefig(buffer, format="png")
