@@ -5,7 +5,8 @@
 Not a test: timings depend on the machine and on what else it is doing. The
 course's claims are ratios, measured here side by side:
 - the compiled Keras loop against ``model.fit`` with one full batch per epoch
-  (lesson 00's Keras model): the course needs at least 200x;
+  (lesson 00's Keras model): the course needs at least 200x; also at batch 1
+  and on lesson 04's tiny-data model (Dense 32-16-1 on 21 points);
 - the PyTorch loop with instruments sampled every k steps against a minimal
   hand-written loop: the course needs it within 10%;
 - lesson 00's panel at its defaults: one retrain and redraw, in seconds (< 0.5 s).
@@ -48,34 +49,47 @@ def best_of(repeats, fn):
     return min(times)
 
 
-def keras_ratio(fit_epochs=100, loop_steps=5000):
-    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    fitted = keras_model()
+def tiny_keras_model():
+    """Lesson 04's shape: Dense(32, relu)-Dense(16, relu)-Dense(1) on 21 points."""
+    cu.seed(0)
+    return keras.Sequential([keras.Input((1,)), keras.layers.Dense(32, activation="relu"),
+                             keras.layers.Dense(16, activation="relu"), keras.layers.Dense(1)])
+
+
+TINY_X, TINY_Y = cu.data.noisy_sine(21)
+
+
+def keras_ratio(name, make_model, x, y, loss, batch_size, fit_epochs, loop_steps, needed=None):
+    """model.fit against train_keras, steps per second, same model, data and batch size."""
+    steps_per_epoch = max(len(x) // batch_size, 1)
+    fitted = make_model()
     fitted.compile(optimizer=keras.optimizers.Adam(1e-3), loss=loss)
-    fitted.fit(X, Y, batch_size=64, epochs=2, verbose=0)  # compile outside the timing
-    fit_seconds = best_of(3, lambda: fitted.fit(X, Y, batch_size=64, epochs=fit_epochs, verbose=0))
-    looped, optimizer = keras_model(), keras.optimizers.Adam(1e-3)
-    cu.train_keras(looped, X, Y, loss, optimizer, 10)  # trace outside the timing
-    loop_seconds = best_of(3, lambda: cu.train_keras(looped, X, Y, loss, optimizer, loop_steps, sample_every=loop_steps))
-    fit_rate, loop_rate = fit_epochs / fit_seconds, loop_steps / loop_seconds
-    print(f"Keras, one full batch per step: model.fit {fit_rate:,.0f} steps/s, train_keras {loop_rate:,.0f} steps/s, "
-          f"ratio {loop_rate / fit_rate:,.0f}x (needed: >= 200x)")
+    fitted.fit(x, y, batch_size=batch_size, epochs=2, verbose=0)  # compile outside the timing
+    fit_seconds = best_of(3, lambda: fitted.fit(x, y, batch_size=batch_size, epochs=fit_epochs, verbose=0, shuffle=False))
+    looped, optimizer = make_model(), keras.optimizers.Adam(1e-3)
+    cu.train_keras(looped, x, y, loss, optimizer, 10, batch_size=batch_size)  # trace outside the timing
+    loop_seconds = best_of(3, lambda: cu.train_keras(looped, x, y, loss, optimizer, loop_steps, batch_size=batch_size,
+                                                     sample_every=loop_steps))
+    fit_rate, loop_rate = fit_epochs * steps_per_epoch / fit_seconds, loop_steps / loop_seconds
+    target = f" (needed: >= {needed}x)" if needed else ""
+    print(f"Keras, {name}: model.fit {fit_rate:,.0f} steps/s, train_keras {loop_rate:,.0f} steps/s, "
+          f"ratio {loop_rate / fit_rate:,.0f}x{target}")
 
 
-def torch_ratio(steps=3000, every=50):
+def torch_ratio(name, make_model, x, y, loss_fn, steps=3000, every=50):
     def minimal():
-        model = torch_model()
+        model = make_model()
         optimizer = torch.optim.SGD(model.parameters(), lr=1e-2)
         for _ in range(steps):
             optimizer.zero_grad(set_to_none=True)
-            loss = F.cross_entropy(model(XT), YT)
+            loss = loss_fn(model(x), y)
             loss.backward()
             optimizer.step()
 
     def course_loop():
-        model = torch_model()
+        model = make_model()
         optimizer = torch.optim.SGD(model.parameters(), lr=1e-2)
-        cu.train_torch(model, XT, YT, F.cross_entropy, optimizer, steps, sample_every=every,
+        cu.train_torch(model, x, y, loss_fn, optimizer, steps, sample_every=every,
                        instruments=("grad_norm", "dead_fraction", "update_ratio"))
 
     minimal_seconds, course_seconds = [], []
@@ -83,7 +97,7 @@ def torch_ratio(steps=3000, every=50):
         minimal_seconds.append(best_of(1, minimal))
         course_seconds.append(best_of(1, course_loop))
     a, b = min(minimal_seconds), min(course_seconds)
-    print(f"PyTorch, {steps} full-batch steps: minimal loop {steps / a:,.0f} steps/s, train_torch with instruments "
+    print(f"PyTorch, {name}, {steps} full-batch steps: minimal loop {steps / a:,.0f} steps/s, train_torch with instruments "
           f"every {every} steps {steps / b:,.0f} steps/s, overhead {100 * (b / a - 1):+.1f}% (needed: within 10%)")
 
 
@@ -113,7 +127,16 @@ def panel_latency(changes=5):
           f"over {changes} changes (needed: < 0.5 s)")
 
 
+def tiny_torch_model():
+    cu.seed(0)
+    return nn.Sequential(nn.Linear(1, 32), nn.ReLU(), nn.Linear(32, 16), nn.ReLU(), nn.Linear(16, 1))
+
+
 if __name__ == "__main__":
-    keras_ratio()
-    torch_ratio()
+    ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    keras_ratio("digits MLP, one full batch per epoch", keras_model, X, Y, ce, 64, 100, 5000, needed=200)
+    keras_ratio("tiny-data model, one full batch per epoch", tiny_keras_model, TINY_X, TINY_Y, "mse", 21, 100, 5000)
+    keras_ratio("tiny-data model, batch 1", tiny_keras_model, TINY_X, TINY_Y, "mse", 1, 10, 2100)
+    torch_ratio("digits MLP", torch_model, XT, YT, F.cross_entropy)
+    torch_ratio("tiny-data model", tiny_torch_model, torch.from_numpy(TINY_X), torch.from_numpy(TINY_Y), F.mse_loss)
     panel_latency()

@@ -82,8 +82,9 @@ class Progress:
 
     def __init__(self, panel: "Panel"):
         self._panel = panel
-        self._last_redraw = time.perf_counter()
+        self._started = self._last_redraw = time.perf_counter()
         self.redraws = 0
+        self.first_redraw_seconds = None  # from the start of the run to the first intermediate redraw
 
     def report(self, fraction: float, partial=None) -> bool:
         """Move the progress bar; redraw ``partial`` if enough time has passed.
@@ -98,6 +99,8 @@ class Progress:
             self._panel._draw(partial)
             self.redraws += 1
             self._last_redraw = time.perf_counter()
+            if self.first_redraw_seconds is None:
+                self.first_redraw_seconds = self._last_redraw - self._started
         return False
 
     def on_sample(self, total_steps: int):

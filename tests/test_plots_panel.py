@@ -139,6 +139,7 @@ def test_progress_redraws_while_training(monkeypatch):
     panel = make_panel(train_override=slow_train)
     panel.run()
     assert panel.last_progress.redraws >= 3
+    assert 0 < panel.last_progress.first_redraw_seconds < panel.last_seconds
 
 
 def test_unknown_control_is_a_clear_error():
