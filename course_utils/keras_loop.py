@@ -26,6 +26,18 @@ from . import instruments_keras as inst  # noqa: E402
 _COMPILED = "_course_utils_compiled_steps"
 
 
+def _loss_key(loss_fn):
+    """Equal for two loss objects of the same class and configuration.
+
+    ``keras.losses.MeanAbsoluteError()`` written inline in every call is a new
+    object each time; keyed by identity it would retrace every call.
+    """
+    get_config = getattr(loss_fn, "get_config", None)
+    if get_config is None:
+        return loss_fn  # a plain function: itself
+    return (type(loss_fn), repr(sorted(get_config().items())))
+
+
 def _compiled_steps(model, optimizer, loss_fn, full_batch: bool):
     """One tf.function per (model, optimizer, loss, batching), kept on the model.
 
@@ -33,7 +45,7 @@ def _compiled_steps(model, optimizer, loss_fn, full_batch: bool):
     tracing again; it retraces only when the data's shape changes.
     """
     cache = model.__dict__.setdefault(_COMPILED, {})
-    key = (id(optimizer), id(loss_fn), full_batch)
+    key = (id(optimizer), _loss_key(loss_fn), full_batch)
     if key in cache:
         return cache[key]
     variables = model.trainable_variables

@@ -89,6 +89,9 @@ def import_tensorflow():
     with _stderr_silenced():
         import tensorflow as tf
         import keras  # noqa: F401  (Keras 3 registers itself on first import)
+    # Python-side warnings such as "5 out of the last 5 calls triggered retracing"
+    # go to stderr in a notebook; the course builds many small models on purpose.
+    tf.get_logger().setLevel("ERROR")
     return tf
 
 

@@ -115,6 +115,11 @@ def test_keras_loop_reuses_its_compiled_steps():
     cu.train_keras(model, X, Y, KERAS_CE, optimizer, 5)
     assert list(cache.values()) == [compiled]
     assert compiled.experimental_get_tracing_count() == 1
+    # a new loss object with the same configuration reuses the compiled steps too
+    cu.train_keras(model, X, Y, keras.losses.SparseCategoricalCrossentropy(from_logits=True), optimizer, 5)
+    assert len(cache) == 1 and compiled.experimental_get_tracing_count() == 1
+    cu.train_keras(model, X, Y, keras.losses.SparseCategoricalCrossentropy(from_logits=False), optimizer, 5)
+    assert len(cache) == 2
 
 
 def test_torch_loop_matches_a_hand_written_loop():
@@ -140,6 +145,16 @@ def test_bad_arguments_are_refused(framework):
         train(framework, steps=1, instruments=("gradnorm",))
     _, run = train(framework, steps=0)
     assert run.steps_done == 0 and run.sampled_steps == [0]
+
+
+def test_keras_loop_averages_a_per_sample_loss_function():
+    # keras.losses.get("mse") is a function returning one value per sample; the loop must average it
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    x = np.linspace(0, 1, 8, dtype=np.float32)[:, None]
+    run = cu.train_keras(model, x, 2 * x, "mse", keras.optimizers.SGD(0.1), 4, batch_size=1)
+    assert run.losses.shape == (4,)
+    expected = float(np.mean((model(x).numpy() - 2 * x) ** 2))
+    assert cu.instruments.loss_value(model, x, 2 * x, "mse") == pytest.approx(expected, rel=1e-5)
 
 
 def test_keras_loop_refuses_mismatched_lengths():
