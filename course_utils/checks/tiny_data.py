@@ -1,0 +1,194 @@
+"""Check for lab 04 ("Tiny data"): make a network memorise a tiny training set.
+
+The student hands over *recipes*, not a trained model:
+
+    check_memorised(build_model, prepare_x, make_optimizer, steps)
+
+- ``build_model()`` returns a fresh, untrained Keras model (1 input, 1 output);
+- ``prepare_x(x)`` turns raw inputs of shape (n, 1) into the model's inputs;
+- ``make_optimizer()`` returns a fresh Keras optimizer (a schedule is fine);
+- ``steps``: full-batch optimizer steps, at most the budget.
+
+The check itself trains the model with ``course_utils.train_keras`` on the
+whole training set (mean squared error), so it counts the steps it runs and
+cannot be talked past the budget; it also refuses a model that arrives
+already fitted and an optimizer that has already taken steps. It never
+raises on a bad answer: every failure is "not fixed yet" with the reason.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from ..fmt import below, sig
+from ..labs import report
+from ..repro import seed as seed_everything
+from ..tiny_data import lab_points
+
+CHECK_NAME = "memorise the tiny training set"
+TARGET_MSE = 1e-4
+STEP_BUDGET = 3000
+# A freshly built model must not already fit: its training MSE must be at
+# least this fraction of the targets' variance (the MSE of a flat line at the
+# mean). Anything lower means weights or answers were brought in from outside.
+FRESH_FRACTION = 0.5
+
+
+def _not_yet(reason: str, hint: str, evidence=()):
+    return report(CHECK_NAME, False, [*evidence, reason], hint)
+
+
+def _mse(predictions: np.ndarray, targets: np.ndarray) -> float:
+    return float(np.mean((predictions.astype(np.float64) - targets.astype(np.float64)) ** 2))
+
+
+def _call(what: str, fn, *args):
+    """(value, None) or (None, message) if calling the student's code failed."""
+    if not callable(fn):
+        return None, f"{what} is not a function (got {type(fn).__name__})"
+    try:
+        return fn(*args), None
+    except Exception as error:  # the student's code: report, never raise
+        return None, f"{what} raised {type(error).__name__}: {error}"
+
+
+def _inputs(prepare_x, x, label: str):
+    values, error = _call(f"prepare_x({label})", prepare_x, x.copy())
+    if error:
+        return None, error
+    try:
+        array = np.asarray(values, dtype=np.float32)
+    except Exception as error:  # e.g. a string or a ragged list
+        return None, f"prepare_x({label}) returned something that is not numbers ({type(error).__name__})"
+    if array.shape != x.shape:
+        return None, f"prepare_x({label}) must return shape {x.shape}, got {array.shape}"
+    if not np.all(np.isfinite(array)):
+        return None, f"prepare_x({label}) returned values that are not finite"
+    return array, None
+
+
+def _predict(model, x: np.ndarray, label: str):
+    try:
+        out = np.asarray(model(x, training=False))
+    except Exception as error:
+        return None, f"the model failed on {label}: {type(error).__name__}: {error}"
+    if out.shape != (len(x), 1):
+        return None, f"the model must give one number per point, shape ({len(x)}, 1); it gave {out.shape}"
+    return out, None
+
+
+def check_memorised(build_model, prepare_x, make_optimizer, steps, data=None,
+                    target: float = TARGET_MSE, budget: int = STEP_BUDGET, seed: int = 0):
+    """Train the student's recipe on the lab's training set and judge the fit.
+
+    Passes when the training MSE (inference mode, measured by the check) is
+    below ``target`` after at most ``budget`` full-batch steps. Every random
+    generator is seeded with ``seed`` before the model is built, so the
+    verdict is the same on every run.
+    """
+    try:
+        return _check(build_model, prepare_x, make_optimizer, steps, data, target, budget, seed)
+    except Exception as error:  # a last guard: a check must not raise
+        return _not_yet(f"the check could not run your recipe: {type(error).__name__}: {error}",
+                        "Run the cells above again from the top, then this one.")
+
+
+def _check(build_model, prepare_x, make_optimizer, steps, data, target, budget, seed):
+    from .. import keras_loop  # imports TensorFlow (quietly) on first use
+    import keras
+
+    data = lab_points() if data is None else data
+    budget_text = f"step budget {budget} full-batch steps"
+
+    # 1. the step count: a whole number within the budget
+    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral):
+        return _not_yet(f"steps must be a whole number, got {steps!r}", "Set STEPS to an int, e.g. 2000.")
+    steps = int(steps)
+    if steps < 1:
+        return _not_yet(f"steps must be at least 1, got {steps}", "Give the optimizer some steps.")
+    if steps > budget:
+        return _not_yet(f"{steps} steps is over the {budget_text}",
+                        "Buy speed with the other levers instead: standardise x, use a deeper net, "
+                        "a larger learning rate that decays to zero.")
+
+    # 2. the inputs
+    x_train, error = _inputs(prepare_x, data.x_train, "x_train")
+    if error:
+        return _not_yet(error, "prepare_x takes an (n, 1) array and returns an (n, 1) array of floats.")
+    x_test, error = _inputs(prepare_x, data.x_test, "x_test")
+    if error:
+        return _not_yet(error, "prepare_x must work on any inputs, with statistics from the training set only.")
+
+    # 3. a fresh model and a fresh optimizer
+    seed_everything(seed)
+    model, error = _call("build_model()", build_model)
+    if error:
+        return _not_yet(error, "build_model() must return a new keras.Model.")
+    if not isinstance(model, keras.Model):
+        return _not_yet(f"build_model() must return a keras.Model, got {type(model).__name__}",
+                        "Return the model, e.g. keras.Sequential([...]).")
+    optimizer, error = _call("make_optimizer()", make_optimizer)
+    if error:
+        return _not_yet(error, "make_optimizer() must return a new keras optimizer, e.g. keras.optimizers.Adam(1e-3).")
+    if not isinstance(optimizer, keras.optimizers.Optimizer):
+        return _not_yet(f"make_optimizer() must return a keras optimizer, got {type(optimizer).__name__}",
+                        "Return e.g. keras.optimizers.Adam(learning_rate).")
+    if int(optimizer.iterations.numpy()) != 0:
+        return _not_yet(f"the optimizer has already taken {int(optimizer.iterations.numpy())} steps",
+                        "make_optimizer() must create a new optimizer each time it is called.")
+    before, error = _predict(model, x_train, "the training inputs")
+    if error:
+        return _not_yet(error, "End the model with Dense(1) and give it one input feature.")
+    if not model.trainable_variables:
+        return _not_yet("the model has no trainable weights", "Build a network the optimizer can train.")
+    variance = float(np.var(data.y_train.astype(np.float64)))
+    initial = _mse(before, data.y_train)
+    if not initial >= FRESH_FRACTION * variance:  # also catches NaN
+        return _not_yet(f"the model fits before any training (MSE {sig(initial)}, "
+                        f"a flat line at the mean scores {sig(variance)})",
+                        "build_model() must return an untrained model: the budget counts from a fresh start.")
+
+    # 4. train, counting the steps here
+    try:
+        run = keras_loop.train_keras(model, x_train, data.y_train, keras.losses.MeanSquaredError(),
+                                     optimizer, steps=steps, sample_every=steps)
+    except Exception as error:
+        return _not_yet(f"training failed: {type(error).__name__}: {error}",
+                        "Check that the model takes (n, 1) inputs and the optimizer is a Keras optimizer.")
+    taken = int(optimizer.iterations.numpy())
+    if run.diverged:
+        return _not_yet(f"training diverged at step {run.diverged_at} (loss {sig(run.losses[-1])})",
+                        "The learning rate is too large for this model: lower it, or let it decay.",
+                        [f"steps used: {run.steps_done} of the {budget_text}"])
+    if taken != steps:
+        return _not_yet(f"the optimizer took {taken} steps where {steps} were asked for",
+                        "Use a plain Keras optimizer: the check counts its steps.")
+
+    # 5. judge the fit, measured by the check in inference mode
+    after, error = _predict(model, x_train, "the training inputs")
+    if error:
+        return _not_yet(error, "The model must keep its output shape after training.")
+    train_mse = _mse(after, data.y_train)
+    held_out, error = _predict(model, x_test, "the held-out inputs")
+    test_mse = _mse(held_out, data.y_test) if held_out is not None else math.nan
+    passed = bool(np.isfinite(train_mse) and train_mse < target)
+    evidence = [
+        f"train MSE {below(train_mse, target) if passed else sig(train_mse)} (target < {sig(target, 1)}; "
+        f"a flat line at the mean scores {sig(variance)})",
+        f"steps used: {steps} of the {budget_text}",
+    ]
+    if passed:
+        evidence.append(f"held-out MSE {sig(test_mse, 1)}: a memorised training set says little about new points")
+        return report(CHECK_NAME, True, evidence)
+    if train_mse > 0.5 * variance:
+        hint = ("The fit is close to a flat line. The inputs sit in a narrow band far from zero: "
+                "standardise x with the training set's mean and standard deviation.")
+    elif train_mse > 10 * target:
+        hint = ("Part of the way there: give the network more depth (4 to 6 layers of 32 to 64 units) "
+                "and a larger learning rate.")
+    else:
+        hint = ("Close: let the learning rate decay to zero over the run "
+                "(keras.optimizers.schedules.CosineDecay), or use the rest of the step budget.")
+    return report(CHECK_NAME, False, evidence, hint)

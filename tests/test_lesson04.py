@@ -1,0 +1,222 @@
+"""Lesson 04 (tiny data): the data module, the fast retrainer, the lab check and the lab notebooks."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import course_utils as cu
+from course_utils import tiny_data
+from notebook_tools import ROOT, read
+
+cu.setup(frameworks=("tensorflow",))
+
+import keras  # noqa: E402  (after setup: quiet TensorFlow)
+
+from course_utils.checks import tiny_data as check_module  # noqa: E402
+from course_utils.checks.tiny_data import STEP_BUDGET, TARGET_MSE, check_memorised  # noqa: E402
+from course_utils.labs import CheckResult  # noqa: E402
+from course_utils.retrain import MLPRetrainer, PeakSchedule, mlp, predict  # noqa: E402
+
+LAB = ROOT / "labs" / "04_tiny_data_lab.ipynb"
+
+
+# --- data -------------------------------------------------------------------
+
+def test_forum_points_are_the_posted_data():
+    split = tiny_data.forum_points()
+    assert split.x_train.shape == split.y_train.shape == (21, 1)
+    assert split.x_test.shape == split.y_test.shape == (9, 1)
+    assert split.x_train.dtype == np.float32
+    assert split.x_train[0, 0] == np.float32(0.704619794270697)
+    assert split.y_train[-1, 0] == np.float32(0.8885893668675711)
+    assert split.x_test[6, 0] == 1.0 and split.y_test[5, 0] == 1.0
+    everything = np.concatenate([split.x_train, split.x_test, split.y_train, split.y_test])
+    assert everything.min() >= 0 and everything.max() <= 1
+    assert not set(split.x_train.ravel()) & set(split.x_test.ravel())
+
+
+def test_lab_points_are_deterministic_narrow_and_separable():
+    a, b = tiny_data.lab_points(), tiny_data.lab_points()
+    assert a.x_train.shape == a.y_train.shape == (16, 1)
+    assert a.x_test.shape == a.y_test.shape == (8, 1)
+    np.testing.assert_array_equal(a.x_train, b.x_train)
+    np.testing.assert_array_equal(a.y_test, b.y_test)
+    x = np.sort(np.concatenate([a.x_train, a.x_test]).ravel())
+    assert x.min() > 40 and x.max() < 46                     # a narrow band far from zero
+    assert np.diff(x).min() >= 0.25 * 6 / 24 - 1e-5          # neighbours never closer than a quarter cell
+    assert not set(a.x_train.ravel()) & set(a.x_test.ravel())
+    other = tiny_data.lab_points(seed=5)
+    assert not np.array_equal(other.y_train, a.y_train)
+    assert tiny_data.lab_points(n_train=5, n_test=3).x_train.shape == (5, 1)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, "3"])
+def test_lab_points_refuse_bad_counts(bad):
+    with pytest.raises(ValueError):
+        tiny_data.lab_points(n_train=bad)
+
+
+def test_standardizer_uses_fitted_statistics():
+    x = np.array([[1.0], [2.0], [3.0], [6.0]], dtype=np.float32)
+    scale = tiny_data.Standardizer.fit(x)
+    z = scale(x)
+    assert z.dtype == np.float32
+    assert abs(float(z.mean())) < 1e-6 and abs(float(z.std()) - 1) < 1e-6
+    assert scale(np.array([[3.0]]))[0, 0] == pytest.approx((3.0 - 3.0) / x.std())
+    assert scale(np.array([[10.0]]))[0, 0] == pytest.approx((10.0 - 3.0) / float(x.std()), rel=1e-5)
+    constant = tiny_data.Standardizer.fit(np.full((3, 1), 5.0))
+    assert constant.std == 1.0 and constant(np.array([[6.0]]))[0, 0] == 1.0
+
+
+# --- fast retraining ----------------------------------------------------------
+
+def test_peak_schedule_decays_and_switches_off():
+    schedule = PeakSchedule(1e-2, 100, decay=True)
+    assert float(schedule(0)) == pytest.approx(1e-2)
+    assert float(schedule(50)) == pytest.approx(5e-3, rel=1e-4)
+    assert float(schedule(100)) == pytest.approx(0.0, abs=1e-9)
+    assert float(schedule(500)) == pytest.approx(0.0, abs=1e-9)
+    schedule.set(3e-3, 10, decay=False)
+    assert float(schedule(7)) == pytest.approx(3e-3)
+
+
+def test_retrainer_restarts_from_the_same_fresh_network():
+    split = tiny_data.forum_points()
+    x = tiny_data.Standardizer.fit(split.x_train)(split.x_train)
+    retrainer = MLPRetrainer(seed=0)
+    model, first = retrainer.train(x, split.y_train, 16, 2, 1e-2, 200)
+    after_first = predict(model, x)
+    model_again, second = retrainer.train(x, split.y_train, 16, 2, 1e-2, 200)
+    assert model_again is model and retrainer.cached == 1
+    np.testing.assert_allclose(second.losses, first.losses, rtol=1e-5)
+    np.testing.assert_allclose(predict(model, x), after_first, rtol=1e-5)
+    assert first.losses[-1] < first.losses[0]                 # it trained
+    _, other_lr = retrainer.train(x, split.y_train, 16, 2, 1e-3, 200)
+    assert retrainer.cached == 1                              # a new learning rate reuses the model
+    assert not np.allclose(other_lr.losses, first.losses)
+    retrainer.train(x[:10], split.y_train[:10], 8, 3, 1e-2, 50)
+    assert retrainer.cached == 2
+    fresh = mlp(16, 2, seed=0)
+    np.testing.assert_allclose(predict(fresh, x), predict(mlp(16, 2, seed=0), x))
+
+
+def test_retrainer_reports_divergence_instead_of_raising():
+    split = tiny_data.forum_points()
+    _, run = MLPRetrainer().train(split.x_train * 1e4, split.y_train, 64, 4, 1.0, 300, decay=False)
+    assert run.diverged
+    assert "diverged" in run.describe()
+
+
+# --- the lab check ---------------------------------------------------------------
+
+def small_net():
+    return keras.Sequential([keras.Input((1,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(1)])
+
+
+def solution_net():
+    return keras.Sequential([keras.Input((1,))] + [keras.layers.Dense(64, activation="relu") for _ in range(6)]
+                            + [keras.layers.Dense(1)])
+
+
+SCALE = tiny_data.Standardizer.fit(tiny_data.lab_points().x_train)
+
+
+def solution_optimizer():
+    return keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(3e-3, STEP_BUDGET))
+
+
+def raw(x):
+    return x
+
+
+def adam():
+    return keras.optimizers.Adam(1e-3)
+
+
+def assert_not_yet(result, *words):
+    assert isinstance(result, CheckResult)
+    assert result.passed is False
+    text = " ".join(result.evidence).lower()
+    for word in words:
+        assert word.lower() in text, f"{word!r} not in {result.evidence}"
+    return result
+
+
+def test_check_passes_the_solution_recipe():
+    result = check_memorised(solution_net, SCALE, solution_optimizer, STEP_BUDGET)
+    assert result.passed is True, result.evidence
+    assert any(f"{STEP_BUDGET} of the step budget" in line for line in result.evidence)
+    assert any("held-out" in line for line in result.evidence)
+
+
+def test_check_fails_the_starting_recipe_with_a_standardising_hint():
+    result = assert_not_yet(check_memorised(small_net, raw, adam, 500), "train MSE", "500 of the step budget")
+    assert "standardise" in result.hint
+
+
+def test_check_refuses_steps_over_the_budget_without_training():
+    result = assert_not_yet(check_memorised(solution_net, SCALE, solution_optimizer, STEP_BUDGET + 1), "over the")
+    assert not any("train MSE" in line for line in result.evidence)
+
+
+@pytest.mark.parametrize("steps", [0, -5, 2500.0, True, "3000", None])
+def test_check_refuses_steps_that_are_not_a_positive_int(steps):
+    assert_not_yet(check_memorised(solution_net, SCALE, solution_optimizer, steps), "steps")
+
+
+def test_check_refuses_a_model_that_arrives_fitted():
+    data = tiny_data.lab_points()
+    fitted = solution_net()
+    cu.train_keras(fitted, SCALE(data.x_train), data.y_train, keras.losses.MeanSquaredError(),
+                   solution_optimizer(), steps=STEP_BUDGET)
+    assert float(np.mean((predict(fitted, SCALE(data.x_train)) - data.y_train) ** 2)) < TARGET_MSE * 10
+    assert_not_yet(check_memorised(lambda: fitted, SCALE, solution_optimizer, 10), "fits before any training")
+
+
+def test_check_refuses_an_optimizer_that_has_taken_steps():
+    used = adam()
+    cu.train_keras(small_net(), np.zeros((4, 1), np.float32), np.zeros((4, 1), np.float32),
+                   keras.losses.MeanSquaredError(), used, steps=3)
+    assert_not_yet(check_memorised(small_net, raw, lambda: used, 100), "already taken 3 steps")
+
+
+def test_check_reports_wrong_shapes():
+    assert_not_yet(check_memorised(small_net, lambda x: x.ravel(), adam, 10), "shape")
+    assert_not_yet(check_memorised(small_net, lambda x: np.hstack([x, x]), adam, 10), "shape")
+    two_outputs = lambda: keras.Sequential([keras.Input((1,)), keras.layers.Dense(2)])  # noqa: E731
+    assert_not_yet(check_memorised(two_outputs, raw, adam, 10), "one number per point")
+    assert_not_yet(check_memorised(small_net, lambda x: x * np.nan, adam, 10), "not finite")
+
+
+def test_check_reports_wrong_types_and_exceptions():
+    def broken(x):
+        raise RuntimeError("oops")
+
+    assert_not_yet(check_memorised(small_net, broken, adam, 10), "RuntimeError", "oops")
+    assert_not_yet(check_memorised(lambda: None, raw, adam, 10), "keras.Model")
+    assert_not_yet(check_memorised(small_net, raw, lambda: "adam", 10), "keras optimizer")
+    assert_not_yet(check_memorised("a model", raw, adam, 10), "not a function")
+    assert_not_yet(check_memorised(small_net, lambda x: "text", adam, 10), "not numbers")
+    assert_not_yet(check_memorised(lambda: 1 / 0, raw, adam, 10), "ZeroDivisionError")
+
+
+def test_check_reports_divergence():
+    result = assert_not_yet(check_memorised(solution_net, lambda x: x * 1e4, lambda: keras.optimizers.Adam(1.0), 300),
+                            "diverged")
+    assert "learning rate" in result.hint
+
+
+def test_check_is_not_fooled_by_an_optimizer_that_counts_differently():
+    class DoubleStep(keras.optimizers.Adam):
+        def apply_gradients(self, grads_and_vars):
+            pairs = list(grads_and_vars)
+            super().apply_gradients(pairs)
+            return super().apply_gradients(pairs)
+
+    assert_not_yet(check_memorised(small_net, raw, lambda: DoubleStep(1e-3), 20), "took 40 steps")
+
+
+def test_check_module_constants_are_the_ones_the_lab_states():
+    assert check_module.TARGET_MSE == 1e-4 and check_module.STEP_BUDGET == 3000
+    lab_text = "".join(c.source for c in read(LAB).cells if c.cell_type == "markdown")
+    assert "1e-4" in lab_text and "3,000" in lab_text
