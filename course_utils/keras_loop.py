@@ -77,6 +77,8 @@ def _batch_plan(n: int, batch_size: int | None, steps: int, seed: int) -> np.nda
     """(steps, batch_size) sample indices, reshuffled each epoch; (steps, 1) zeros for full batch."""
     if batch_size is None or batch_size >= n:
         return np.zeros((steps, 1), dtype=np.int32)
+    if steps == 0:
+        return np.zeros((0, batch_size), dtype=np.int32)
     rng = np.random.default_rng(seed)
     per_epoch = n // batch_size
     epochs = -(-steps // per_epoch)

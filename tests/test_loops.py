@@ -145,6 +145,8 @@ def test_bad_arguments_are_refused(framework):
         train(framework, steps=1, instruments=("gradnorm",))
     _, run = train(framework, steps=0)
     assert run.steps_done == 0 and run.sampled_steps == [0]
+    _, run = train(framework, steps=0, batch_size=8)
+    assert run.steps_done == 0
 
 
 def test_keras_loop_averages_a_per_sample_loss_function():
