@@ -1,0 +1,385 @@
+"""Tests for course_utils.diagnose: diagnose() on one batch and watch() on a training loop.
+
+Every detector has a case that must trigger it and one that must not; sizes
+vary between cases so that no check can key on our examples' shapes.
+"""
+import copy
+
+import numpy as np
+import pytest
+
+import course_utils as cu
+
+torch = pytest.importorskip("torch")
+from torch import nn  # noqa: E402
+
+from course_utils.diagnose import Finding, Report, diagnose, watch  # noqa: E402
+
+cu.setup(frameworks=("torch",))
+
+
+def data(n=32, d=10, k=3, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, d, generator=g), torch.randint(0, k, (n,), generator=g)
+
+
+def mlp(d=10, h=32, k=3, *tail, act=nn.ReLU):
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(d, h), act(), nn.Linear(h, k), *tail)
+
+
+CE = nn.CrossEntropyLoss()
+
+
+@pytest.mark.parametrize("n,d,h,k", [(32, 10, 32, 3), (48, 7, 20, 5)])
+def test_healthy_torch_models_get_a_clean_report(n, d, h, k):
+    x, y = data(n, d, k)
+    model = mlp(d, h, k)
+    state = copy.deepcopy(model.state_dict())
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    report = diagnose(model, x, y, CE, optimizer=opt)
+    assert report.codes == [], str(report)
+    assert report.clean and "no problems found" in str(report)
+    # the student's model is untouched
+    assert all(torch.equal(state[k2], v) for k2, v in model.state_dict().items())
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_healthy_regression_is_clean():
+    torch.manual_seed(1)
+    x = torch.randn(40, 6)
+    y = torch.randn(40, 1)
+    model = nn.Sequential(nn.Linear(6, 24), nn.Tanh(), nn.Linear(24, 1))
+    assert diagnose(model, x, y, nn.MSELoss()).codes == []
+
+
+@pytest.mark.parametrize("k", [3, 6])
+def test_softmax_before_crossentropy(k):
+    x, y = data(40, 8, k)
+    assert "softmax-before-crossentropy" in diagnose(mlp(8, 16, k, nn.Softmax(dim=1)), x, y, CE, steps=0)
+    assert "softmax-before-crossentropy" not in diagnose(mlp(8, 16, k), x, y, CE, steps=0)
+
+
+def test_functional_softmax_inside_forward_is_seen_by_its_values():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = nn.Linear(5, 12), nn.Linear(12, 4)
+
+        def forward(self, x):
+            return torch.softmax(self.b(torch.relu(self.a(x))), dim=1)
+
+    torch.manual_seed(0)
+    x, y = data(24, 5, 4)
+    report = diagnose(Net(), x, y, CE, steps=0)
+    assert "softmax-before-crossentropy" in report
+    # F.relu in forward: a and b are NOT a linear stack
+    assert "linear-stack" not in report
+
+
+@pytest.mark.parametrize("sizes", [(10, 32, 3), (14, 9, 2)])
+def test_linear_stack(sizes):
+    d, h, k = sizes
+    x, y = data(32, d, k)
+    torch.manual_seed(0)
+    broken = nn.Sequential(nn.Linear(d, h), nn.Dropout(0.0), nn.Linear(h, k))
+    assert "linear-stack" in diagnose(broken, x, y, CE, steps=0)
+    pooled = nn.Sequential(nn.Conv1d(1, 4, 3), nn.MaxPool1d(2), nn.Conv1d(4, 4, 3), nn.Flatten(),
+                           nn.Linear(4 * ((d - 2) // 2 - 2), k))
+    report = diagnose(pooled, x[:, None, :], y, CE, steps=0)
+    # MaxPool is non-linear: only Conv1d(2) -> Flatten -> Linear is a linear pair
+    assert len([e for e in report.finding("linear-stack").evidence if "compose" in e]) == 1
+
+
+def test_unscaled_inputs_trigger_and_standardised_do_not():
+    x, y = data(32, 10, 3)
+    assert "unscaled-inputs" in diagnose(mlp(), x * 40 + 200, y, CE, steps=0)
+    assert "unscaled-inputs" in diagnose(mlp(), x * 0.01 - 0.8, y, CE, steps=0)  # tiny spread around an offset
+    assert "unscaled-inputs" not in diagnose(mlp(), x, y, CE, steps=0)
+    assert "unscaled-inputs" not in diagnose(mlp(), torch.rand(32, 10), y, CE, steps=0)  # [0, 1] is fine
+
+
+@pytest.mark.parametrize("width", [16, 7])
+def test_degenerate_batchnorm(width):
+    def net():
+        torch.manual_seed(0)
+        return nn.Sequential(nn.Linear(6, width), nn.BatchNorm1d(width), nn.ReLU(), nn.Linear(width, 3))
+
+    x, y = data(20, 6, 3)
+    one = diagnose(net(), x[:1], y[:1], CE)
+    assert "degenerate-batchnorm" in one
+    assert any("overfit" in check for check, _ in one.skipped)  # said which check was skipped and why
+    same = diagnose(net(), x[:1].repeat(12, 1), y[:1].repeat(12), CE, steps=0)
+    assert "degenerate-batchnorm" in same
+    assert "degenerate-batchnorm" not in diagnose(net(), x, y, CE, steps=0)
+
+
+def test_output_cannot_reach_target():
+    torch.manual_seed(0)
+    x = torch.randn(30, 4)
+    y = torch.randn(30, 1) - 1.0  # mostly negative
+    relu_out = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 1), nn.ReLU())
+    assert "output-cannot-reach-target" in diagnose(relu_out, x, y, nn.MSELoss(), steps=0)
+    sig_out = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 1), nn.Sigmoid())
+    assert "output-cannot-reach-target" in diagnose(sig_out, x, y * 5, nn.MSELoss(), steps=0)
+    assert "output-cannot-reach-target" not in diagnose(sig_out, x, torch.rand(30, 1), nn.MSELoss(), steps=0)
+    assert "output-cannot-reach-target" not in diagnose(relu_out, x, y.abs(), nn.MSELoss(), steps=0)
+
+
+def test_target_shape_broadcast():
+    x = torch.randn(25, 4)
+    model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 1))
+    assert "target-shape-broadcast" in diagnose(model, x, torch.randn(25), nn.MSELoss(), steps=0)
+    assert "target-shape-broadcast" not in diagnose(model, x, torch.randn(25, 1), nn.MSELoss(), steps=0)
+
+
+def test_init_loss_off():
+    x, y = data(32, 10, 4)
+    big = mlp(10, 32, 4)
+    with torch.no_grad():
+        big[2].weight.mul_(200)
+    assert "init-loss-off" in diagnose(big, x, y, CE, steps=0)
+    assert "init-loss-off" not in diagnose(mlp(10, 32, 4), x, y, CE, steps=0)
+
+
+def test_dead_relu():
+    x, y = data(32, 10, 3)
+    dead = mlp(10, 24, 3)
+    with torch.no_grad():
+        dead[0].bias.fill_(-50.0)
+    report = diagnose(dead, x, y, CE, steps=0)
+    assert "dead-relu" in report and "zero-gradients" in report
+    assert "dead-relu" not in diagnose(mlp(10, 24, 3), x, y, CE, steps=0)
+    small = diagnose(mlp(10, 24, 3), x[:3], y[:3], CE, steps=0)
+    assert any(check == "dead-relu" for check, _ in small.skipped)
+
+
+def test_vanishing_and_exploding_gradients():
+    torch.manual_seed(0)
+    x, y = data(32, 10, 3)
+    layers = [nn.Linear(10, 10), nn.Sigmoid()]
+    for _ in range(12):
+        layers += [nn.Linear(10, 10), nn.Sigmoid()]
+    deep = nn.Sequential(*layers, nn.Linear(10, 3))
+    assert "vanishing-gradients" in diagnose(deep, x, y, CE, steps=0)
+    for gain, depth in ((10.0, 5), (6.0, 7)):
+        torch.manual_seed(0)
+        layers = []
+        for _ in range(depth):
+            lin = nn.Linear(10, 10)
+            with torch.no_grad():
+                lin.weight.mul_(gain)  # every layer multiplies the signal (and the gradient) by about `gain`
+            layers += [lin, nn.ReLU()]
+        wild = nn.Sequential(*layers, nn.Linear(10, 3))
+        assert "exploding-gradients" in diagnose(wild, x, y, CE, steps=0)
+    assert "vanishing-gradients" not in diagnose(mlp(), x, y, CE, steps=0)
+    assert "exploding-gradients" not in diagnose(mlp(), x, y, CE, steps=0)
+
+
+def test_lr_too_high_and_overfit_probe():
+    x, y = data(32, 10, 3)
+    model = mlp()
+    report = diagnose(model, x, y, CE, optimizer=torch.optim.SGD(model.parameters(), lr=200.0))
+    assert "lr-too-high" in report
+    model = mlp()
+    assert "lr-too-high" not in diagnose(model, x, y, CE, optimizer=torch.optim.SGD(model.parameters(), lr=0.05))
+    # a linear model cannot memorise 64 random labels in 10 dimensions: flat loss
+    torch.manual_seed(0)
+    x2, y2 = data(64, 10, 5)
+    assert "cannot-overfit" in diagnose(nn.Linear(10, 5), x2, y2, CE)
+    assert "cannot-overfit" not in diagnose(mlp(10, 64, 5), x2, y2, CE)
+
+
+def test_clear_errors():
+    x, y = data(10, 4, 2)
+    with pytest.raises(TypeError, match="torch.nn.Module or a keras.Model"):
+        diagnose(object(), x, y, CE)
+    with pytest.raises(ValueError, match="samples"):
+        diagnose(mlp(4, 8, 2), x, y[:5], CE)
+    with pytest.raises(ValueError, match="could not run"):
+        diagnose(mlp(7, 8, 2), x, y, CE)
+
+
+def test_report_renders_and_is_stable_across_thread_counts():
+    x, y = data(32, 10, 3)
+    codes = []
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        model = mlp(10, 32, 3, nn.Softmax(dim=1))
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        codes.append(diagnose(model, x * 30 + 100, y, CE, optimizer=opt, steps=60).codes)
+    torch.set_num_threads(1)
+    assert codes[0] == codes[1] and "softmax-before-crossentropy" in codes[0]
+    report = diagnose(mlp(10, 32, 3, nn.Softmax(dim=1)), x, y, CE, steps=0)
+    text, page = str(report), report._repr_html_()
+    assert "[softmax-before-crossentropy]" in text and "fix:" in text and "01 Missing zero_grad" in text
+    assert "<table>" in page and "softmax-before-crossentropy" in page
+    assert isinstance(report.findings[0], Finding) and isinstance(report, Report)
+
+
+def train(model, x, y, *, zero=True, lr=0.1, steps=40, optimizer_hook=True):
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    with watch(model, optimizer=opt if optimizer_hook else None, every=5) as w:
+        for _ in range(steps):
+            if zero:
+                opt.zero_grad()
+            loss = CE(model(x), y)
+            loss.backward()
+            opt.step()
+            w.step(loss)
+    return w.report()
+
+
+@pytest.mark.parametrize("n,h", [(64, 32), (24, 9)])
+def test_watch_gradients_accumulate(n, h):
+    x, y = data(n, 10, 3)
+    assert "gradients-accumulate" in train(mlp(10, h, 3), x, y, zero=False, lr=0.01)
+    assert train(mlp(10, h, 3), x, y).codes == []
+
+
+def test_watch_intended_accumulation_is_not_flagged():
+    x, y = data(32, 10, 3)
+    model = mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    with watch(model, optimizer=opt) as w:
+        for _ in range(20):
+            opt.zero_grad()
+            for part in (slice(0, 16), slice(16, 32)):  # two backward passes per step, on purpose
+                CE(model(x[part]), y[part]).backward()
+            opt.step()
+            w.step()
+    assert "gradients-accumulate" not in w.report()
+
+
+def test_watch_divergence_nan_flat_loss_and_zero_grads():
+    x, y = data(64, 10, 3)
+    report = train(mlp(), x, y, lr=100.0)
+    assert "non-finite-loss" in report or "lr-too-high" in report
+    model = mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    with watch(model, optimizer=opt, every=5) as w:
+        for _ in range(30):
+            loss = CE(model(x), y)
+            loss.backward()
+            opt.zero_grad()  # between backward and step: nothing is ever applied
+            opt.step()
+            w.step(loss)
+    codes = w.report().codes
+    assert "zero-gradients" in codes and "loss-not-decreasing" in codes and "update-ratio-low" in codes
+
+
+def test_watch_units_dying():
+    x, y = data(64, 10, 3)
+    model = mlp(10, 16, 3)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    with watch(model, optimizer=opt, every=2) as w:
+        for i in range(10):
+            opt.zero_grad()
+            loss = CE(model(x), y)
+            loss.backward()
+            opt.step()
+            if i == 5:
+                with torch.no_grad():
+                    model[0].bias.fill_(-100.0)  # what a huge step does to a layer
+            w.step(loss)
+    assert "dead-relu" in w.report()
+    # and the hooks are gone after the with-block
+    assert not model[1]._forward_hooks
+
+
+def test_keras_healthy_clean_and_bugs_found():
+    cu.setup(frameworks=("torch", "tensorflow"))
+    import keras
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 6)).astype("float32")
+    y = rng.integers(0, 3, 32)
+
+    def net(out=None, hidden="relu"):
+        cu.seed(0)
+        return keras.Sequential([keras.Input((6,)), keras.layers.Dense(24, activation=hidden),
+                                 keras.layers.Dense(3, activation=out)])
+
+    logits = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    healthy = net()
+    weights = [w.copy() for w in healthy.get_weights()]
+    assert diagnose(healthy, x, y, logits).codes == []
+    assert all(np.array_equal(a, b) for a, b in zip(weights, healthy.get_weights()))
+    assert "softmax-before-crossentropy" in diagnose(net("softmax"), x, y, logits, steps=0)
+    assert diagnose(net("softmax"), x, y, "sparse_categorical_crossentropy", steps=0).codes == []
+    assert "logits-into-probability-loss" in diagnose(net(), x, y, "sparse_categorical_crossentropy", steps=0)
+    assert "linear-stack" in diagnose(net(hidden=None), x, y, logits, steps=0)
+    cu.seed(0)
+    one = keras.Sequential([keras.Input((6,)), keras.layers.Dense(8, activation="relu"),
+                            keras.layers.Dense(1, activation="softmax")])
+    assert "one-unit-softmax" in diagnose(one, x, (y > 0).astype("float32").reshape(-1, 1), "binary_crossentropy",
+                                          steps=0)
+    model = net()
+    model.compile(optimizer=keras.optimizers.SGD(0.05), loss=logits)
+    w = watch(model, x=x, every=4)
+    model.fit(x, y, batch_size=8, epochs=4, verbose=0, callbacks=[w])
+    assert w.report().codes == []
+    model = net()
+    model.compile(optimizer=keras.optimizers.SGD(1e4), loss=logits)
+    w = watch(model, x=x, every=4)
+    model.fit(x, y, batch_size=8, epochs=4, verbose=0, callbacks=[w])
+    assert set(w.report().codes) & {"lr-too-high", "non-finite-loss", "update-ratio-high"}
+
+
+# --- the mystery-bugs lab's check, on hand-written answers -------------------
+
+def test_mystery_check_never_raises_and_names_the_reason():
+    from course_utils.checks import mystery_bugs as mb
+
+    def raises():
+        raise RuntimeError("boom")
+
+    def wrong_type():
+        return 42
+
+    def other_targets():
+        torch.manual_seed(0)
+        x = torch.randn(48, 12)
+        return dict(model=mlp(12, 32, 4), x=x, y=torch.randint(0, 4, (48,)) * 0 + 7, loss=CE)
+
+    result = mb.check_mysteries(mystery_a=raises, mystery_b=wrong_type, mystery_c=other_targets, mystery_d=None)
+    assert not result.passed
+    text = "\n".join(result.evidence)
+    assert "0 of 5" in text
+    assert "mystery_a: not fixed yet - the script raised RuntimeError: boom" in text
+    assert "mystery_b: not fixed yet" in text
+    assert "mystery_c: not fixed yet - y must be rows of the script's own targets" in text
+    assert "mystery_d: not fixed yet - no function given" in text
+
+
+def test_mystery_check_judges_by_diagnosis_not_by_source():
+    from course_utils.checks import mystery_bugs as mb
+
+    def setup(tail):
+        def script():
+            x, y = mb.data("mystery_a")
+            torch.manual_seed(0)
+            model = nn.Sequential(nn.Linear(12, 32), nn.ReLU(), nn.Linear(32, 4), *tail)
+            return dict(model=model, x=torch.from_numpy(x), y=torch.from_numpy(y).long(), loss=CE,
+                        optimizer=torch.optim.Adam(model.parameters(), lr=1e-3))
+        return script
+
+    assert mb._judge_setup("mystery_a", setup([nn.Softmax(dim=1)]))[0] is False
+    assert mb._judge_setup("mystery_a", setup([nn.LogSoftmax(dim=1)]))[0] is True  # also a fix: CE of log-probs is CE
+
+    def loop(zero):
+        def train(model, optimizer, x, y, steps):
+            losses = []
+            for _ in range(steps):
+                if zero:
+                    optimizer.zero_grad()
+                loss = CE(model(x), y)
+                loss.backward()
+                optimizer.step()
+                losses.append(loss.item())
+            return losses
+        return train
+
+    assert mb._judge_loop("mystery_b", loop(False))[0] is False
+    assert mb._judge_loop("mystery_b", loop(True))[0] is True
+    assert mb._judge_loop("mystery_b", lambda m, o, x, y, s: [1.0] * 60)[0] is False  # a hard-coded answer
