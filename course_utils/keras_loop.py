@@ -158,7 +158,7 @@ def train_keras(
             reading["grad_norm"] = inst.fresh_grad_norms(model, xb, yb, loss_fn)
         run.sampled_steps.append(point)
         run.readings.append(reading)
-        for set_name, (xs, ys) in eval_sets.items():
+        for set_name, (xs, ys) in (eval_sets.items() if metrics else ()):  # no metric: no prediction
             predictions = inst.predict(model, xs)
             for metric_name, fn in metrics.items():
                 run.metrics.setdefault(f"{set_name}_{metric_name}", []).append(float(fn(predictions, np.asarray(ys))))

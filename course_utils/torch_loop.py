@@ -88,7 +88,7 @@ def train_torch(
             reading["activation_stats"] = inst.activation_stats(model, xb)
         run.sampled_steps.append(step)
         run.readings.append(reading)
-        for set_name, (xs, ys) in eval_sets.items():
+        for set_name, (xs, ys) in (eval_sets.items() if metrics else ()):  # no metric: no prediction
             predictions = inst.predict(model, xs)
             for metric_name, fn in metrics.items():
                 run.metrics.setdefault(f"{set_name}_{metric_name}", []).append(float(fn(predictions, ys.numpy())))

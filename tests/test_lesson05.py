@@ -1,0 +1,237 @@
+"""Lesson 05: the zero-gradient counter, the two-mode error, and the lab check."""
+import math
+import re
+
+import numpy as np
+import pytest
+
+import course_utils as cu
+from course_utils.gradients import ZeroGradients, count_zero, layer_outputs, mode_errors, predictions, zero_gradients
+
+cu.setup(frameworks=("torch", "tensorflow"))
+
+import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
+import torch  # noqa: E402
+from keras import layers  # noqa: E402
+from torch import nn  # noqa: E402
+from torch.nn import functional as F  # noqa: E402
+
+from course_utils.checks.forecaster import check_forecaster, lab_series  # noqa: E402
+
+
+# --- count_zero and ZeroGradients -------------------------------------------
+
+def test_count_zero_on_a_hand_built_list():
+    gradients = [
+        np.zeros((3, 2)),            # zero
+        None,                        # not connected: zero
+        np.array([0.0, 1e-30]),      # tiny is not zero
+        np.array([], dtype=float),   # nothing to move: zero
+        tf.zeros(4),                 # zero, as a TensorFlow tensor
+        torch.tensor([0.0, -2.0]),   # not zero, as a torch tensor
+    ]
+    assert count_zero(gradients) == 4
+    assert count_zero([]) == 0
+
+
+def test_zero_gradients_result_by_layer_and_text():
+    result = ZeroGradients(("a/kernel", "a/bias", "b/kernel", "b/bias"), (0.0, 0.0, 0.5, 0.0), 1.0)
+    assert result.zero == ("a/kernel", "a/bias", "b/bias")
+    assert result.count == "3/4" and not result.all_zero
+    assert result.by_layer() == {"a": (2, 2), "b": (1, 2)}
+    assert str(result).startswith("3/4 trainable variables have an exactly-zero gradient")
+    torch_names = ZeroGradients(("0.weight", "0.bias", "2.weight"), (0.0, 0.0, 0.0), 0.5)
+    assert torch_names.all_zero and torch_names.by_layer() == {"0": (2, 2), "2": (1, 1)}
+
+
+# --- zero_gradients on hand-built models with a known answer ----------------
+
+def dead_relu_keras():
+    """Dense(3) whose units are all negative, a ReLU, Dense(1): only the last bias can learn."""
+    cu.seed(0)
+    inputs = keras.Input((4,))
+    h = layers.Dense(3, name="hidden", kernel_initializer="zeros", bias_initializer=keras.initializers.Constant(-10.0))(inputs)
+    h = layers.ReLU()(h)
+    return keras.Model(inputs, layers.Dense(1, name="out")(h))
+
+
+def test_keras_dead_relu_has_exactly_three_zero_gradients():
+    x = np.random.default_rng(0).normal(size=(5, 4)).astype(np.float32)
+    y = np.ones((5, 1), dtype=np.float32)
+    result = zero_gradients(dead_relu_keras(), x, y, "mse")
+    assert result.count == "3/4"
+    assert set(result.zero) == {"hidden/kernel", "hidden/bias", "out/kernel"}
+    assert math.isclose(result.loss, 1.0, rel_tol=1e-6)  # the output is its bias, 0
+
+
+def test_torch_dead_relu_has_exactly_three_zero_gradients():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 1))
+    with torch.no_grad():
+        model[0].weight.zero_()
+        model[0].bias.fill_(-10.0)
+    x, y = torch.randn(5, 4), torch.ones(5, 1)
+    result = zero_gradients(model, x, y, F.mse_loss)
+    assert result.count == "3/4"
+    assert set(result.zero) == {"0.weight", "0.bias", "2.weight"}
+    assert model[2].bias.grad is None  # the counter leaves .grad alone
+
+
+def bn_net():
+    cu.seed(0)
+    inputs = keras.Input((4,))
+    h = layers.Dense(3, name="dense")(inputs)
+    h = layers.BatchNormalization(name="bn")(h)
+    return keras.Model(inputs, layers.Dense(1, name="out")(h))
+
+
+def test_batchnorm_on_a_batch_of_one_cuts_the_gradient():
+    x = np.random.default_rng(1).normal(size=(4, 4)).astype(np.float32)
+    y = np.ones((4, 1), dtype=np.float32)
+    model = bn_net()
+    one = zero_gradients(model, x[:1], y[:1], "mse")
+    # bn outputs its beta (0): no gradient to dense or gamma, and out/kernel multiplies zeros
+    assert set(one.zero) == {"dense/kernel", "dense/bias", "bn/gamma", "out/kernel"}
+    four = zero_gradients(model, x, y, "mse")
+    assert {"dense/kernel", "bn/gamma", "out/kernel"}.isdisjoint(four.zero)
+
+
+def test_zero_gradients_leaves_moving_statistics_and_torch_mode_alone():
+    model = bn_net()
+    bn = model.get_layer("bn")
+    before = (bn.moving_mean.numpy().copy(), bn.moving_variance.numpy().copy())
+    x = np.random.default_rng(1).normal(3.0, 2.0, size=(8, 4)).astype(np.float32)
+    zero_gradients(model, x, np.ones((8, 1), np.float32), "mse")
+    mode_errors(model, x, np.ones((8, 1), np.float32))
+    assert np.array_equal(bn.moving_mean.numpy(), before[0]) and np.array_equal(bn.moving_variance.numpy(), before[1])
+
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3), nn.Linear(3, 1)).eval()
+    running = net[1].running_mean.clone()
+    zero_gradients(net, torch.from_numpy(x), torch.ones(8, 1), F.mse_loss)
+    assert not net.training and not net[1].training
+    assert torch.equal(net[1].running_mean, running) and int(net[1].num_batches_tracked) == 0
+
+
+# --- mode_errors and layer_outputs -----------------------------------------
+
+def test_mode_errors_on_a_lone_batchnorm_with_known_answers():
+    inputs = keras.Input((2,))
+    model = keras.Model(inputs, layers.BatchNormalization(epsilon=1e-3)(inputs))
+    x = np.array([[1.0, 2.0], [3.0, 4.0]], dtype=np.float32)
+    y = x.astype(np.float64)
+    # training mode: each feature has mean +-1 around its mean and variance 1 -> +-1/sqrt(1.001)
+    trained = np.array([[-1.0, -1.0], [1.0, 1.0]]) / math.sqrt(1.001)
+    # inference mode: moving mean 0, moving variance 1 -> x / sqrt(1.001)
+    inferred = y / math.sqrt(1.001)
+    errors = mode_errors(model, x, y)
+    assert math.isclose(errors.training, np.mean((trained - y) ** 2), rel_tol=1e-5)
+    assert math.isclose(errors.inference, np.mean((inferred - y) ** 2), rel_tol=1e-3)
+    assert np.allclose(predictions(model, x, training=True), trained, atol=1e-6)
+
+
+def test_mode_errors_for_torch_and_a_shape_mismatch():
+    torch.manual_seed(0)
+    net = nn.BatchNorm1d(2)
+    x = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+    errors = mode_errors(net, x, x)
+    # torch's eps is 1e-5: training mode gives +-1/sqrt(1 + 1e-5); eval mode gives x/sqrt(1 + 1e-5)
+    assert math.isclose(errors.training, np.mean((np.array([[-1, -1], [1, 1]]) / math.sqrt(1 + 1e-5) - x.numpy()) ** 2), rel_tol=1e-5)
+    assert errors.inference < 1e-8
+    with pytest.raises(ValueError, match="outputs for"):
+        mode_errors(net, x, np.zeros(3))
+
+
+def test_layer_outputs_shows_beta_for_one_example():
+    model = bn_net()
+    model.get_layer("bn").beta.assign(np.array([0.5, -1.0, 2.0], dtype=np.float32))
+    x = np.random.default_rng(2).normal(size=(1, 4)).astype(np.float32)
+    seen = layer_outputs(model, x, ["dense", "bn"])
+    assert np.abs(seen["dense"]).max() > 0.01
+    assert np.allclose(seen["bn"], [[0.5, -1.0, 2.0]], atol=1e-6)
+    inference = layer_outputs(model, x, "bn", training=False)["bn"]
+    assert not np.allclose(inference, [[0.5, -1.0, 2.0]], atol=1e-3)
+
+
+# --- the lab check ------------------------------------------------------------
+
+def forecaster(norm="batch", momentum=0.99, head=6, zero_input=False, output_activation=None):
+    inputs = keras.Input((48, 2))
+    h = inputs * 0.0 if zero_input else inputs
+    for _ in range(2):
+        h = layers.Conv1D(16, 5, padding="same")(h)
+        h = layers.BatchNormalization(momentum=momentum)(h)
+        h = layers.ReLU()(h)
+    h = layers.Flatten()(h)
+    h = layers.Dense(32)(h)
+    if norm == "batch":
+        h = layers.BatchNormalization()(h)
+    elif norm == "layer":
+        h = layers.LayerNormalization()(h)
+    h = layers.ReLU()(h)
+    return keras.Model(inputs, layers.Dense(head, activation=output_activation)(h))
+
+
+def evidence(result):
+    return " ".join(result.evidence) + " " + result.hint
+
+
+def test_lab_series_shapes():
+    x, y = lab_series()
+    assert x.shape == (1, 48, 2) and y.shape == (1, 6) and x.dtype == np.float32
+
+
+def test_check_fails_on_the_shipped_model():
+    result = check_forecaster(lambda: forecaster("batch"))
+    assert not result.passed
+    assert "13/14" in evidence(result) and "normalisation layer" in result.hint
+
+
+@pytest.mark.parametrize("norm", ["none", "layer"])
+def test_check_passes_a_real_fix(norm):
+    result = check_forecaster(lambda: forecaster(norm))
+    assert result.passed, str(result)
+    assert "0/" in result.evidence[0]
+
+
+def test_check_names_the_moving_averages_when_inference_lags():
+    result = check_forecaster(lambda: forecaster("none"), steps=300)
+    assert not result.passed
+    assert "momentum" in result.hint
+
+
+def test_a_model_that_ignores_its_input_is_not_accepted():
+    result = check_forecaster(lambda: forecaster("none", zero_input=True))
+    assert not result.passed
+    zero_count = re.search(r"at the start: (\d+)/", result.evidence[0])
+    assert zero_count and int(zero_count.group(1)) > 0, result.evidence
+
+
+def test_a_relu_on_the_forecast_is_not_accepted():
+    result = check_forecaster(lambda: forecaster("none", output_activation="relu"))
+    assert not result.passed
+
+
+def hard_coded():
+    x, y = lab_series()
+    inputs = keras.Input((48, 2))
+    h = layers.Flatten()(inputs)
+    out = layers.Dense(6, kernel_initializer="zeros", bias_initializer=keras.initializers.Constant(y[0]))(h)
+    return keras.Model(inputs, out)
+
+
+@pytest.mark.parametrize(
+    "answer, words",
+    [
+        ("build_model", "expected a function"),
+        (lambda: (_ for _ in ()).throw(RuntimeError("boom")), "raised RuntimeError"),
+        (lambda: "a model", "must return a keras.Model"),
+        (lambda: forecaster("none", head=5), "must forecast shape"),
+        (hard_coded, "fits before any training"),
+    ],
+)
+def test_wrong_answers_are_reported_not_raised(answer, words):
+    result = check_forecaster(answer)
+    assert not result.passed
+    assert words in evidence(result), evidence(result)
