@@ -32,22 +32,30 @@ _TF_ENVIRONMENT = {
 }
 
 
-def default_threads() -> int:
-    """Thread count for torch and TensorFlow: ``COURSE_THREADS``, else 1.
+def default_threads(framework: str = "torch") -> int:
+    """Thread count for torch or TensorFlow: 1 unless the environment says otherwise.
+
+    ``COURSE_THREADS`` sets both; ``COURSE_TORCH_THREADS`` sets torch's alone
+    (the test suite uses it to re-run the notebooks with another torch thread
+    count and check that the printed figures do not change).
 
     The course's models are small: splitting their matrix products across
     threads gains little, and when the cores are busy with anything else,
     threads that spin while waiting for each other made a 0.35 s torch run
-    take 60 s on a 2-core machine. One thread is fast and predictable.
-    The notebooks' printed figures are chosen to survive a different thread
-    count; the test suite checks this by re-running a lesson with another one.
+    take 60 s on a 2-core machine (TensorFlow's pool did the same to a Keras
+    lesson). One thread is fast and predictable.
     """
-    value = os.environ.get("COURSE_THREADS")
-    if value:
-        threads = int(value)
-        if threads < 1:
-            raise ValueError(f"COURSE_THREADS must be a positive integer, got {value!r}")
-        return threads
+    names = ("COURSE_TORCH_THREADS", "COURSE_THREADS") if framework == "torch" else ("COURSE_THREADS",)
+    for name in names:
+        value = os.environ.get(name)
+        if value:
+            try:
+                threads = int(value)
+            except ValueError:
+                threads = 0
+            if threads < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            return threads
     return 1
 
 
@@ -154,17 +162,18 @@ def setup(frameworks=("torch",), seed_value: int = DEFAULT_SEED, threads: int | 
     unknown = set(frameworks) - set(FRAMEWORKS)
     if unknown:
         raise ValueError(f"unknown framework(s) {sorted(unknown)}; choose from {FRAMEWORKS}")
-    threads = default_threads() if threads is None else int(threads)
+    torch_threads = default_threads("torch") if threads is None else int(threads)
+    tf_threads = default_threads("tensorflow") if threads is None else int(threads)
     quiet_tensorflow_environment()
     os.environ.setdefault("PYTHONHASHSEED", str(seed_value))  # for subprocesses
     _use_png_figures()
     if "torch" in frameworks:
-        _configure_torch(threads)
+        _configure_torch(torch_threads)
     if "tensorflow" in frameworks:
-        _configure_tensorflow(threads)
+        _configure_tensorflow(tf_threads)
     seed(seed_value)
     SETTINGS.clear()
-    SETTINGS.update(seed=seed_value, threads=threads, frameworks=tuple(frameworks))
+    SETTINGS.update(seed=seed_value, threads=torch_threads, tensorflow_threads=tf_threads, frameworks=tuple(frameworks))
 
 
 def _use_png_figures() -> None:

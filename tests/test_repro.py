@@ -34,18 +34,25 @@ def test_setup_pins_threads_and_determinism():
     repro.setup(frameworks=("torch",), threads=1)
     assert torch.get_num_threads() == 1
     assert torch.are_deterministic_algorithms_enabled()
-    assert repro.SETTINGS == {"seed": 0, "threads": 1, "frameworks": ("torch",)}
+    assert repro.SETTINGS == {"seed": 0, "threads": 1, "tensorflow_threads": 1, "frameworks": ("torch",)}
     assert os.environ["TF_ENABLE_ONEDNN_OPTS"] == "0"
     assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "3"
 
 
 def test_course_threads_environment_variable(monkeypatch):
+    monkeypatch.delenv("COURSE_TORCH_THREADS", raising=False)
     monkeypatch.setenv("COURSE_THREADS", "3")
-    assert repro.default_threads() == 3
+    assert repro.default_threads("torch") == repro.default_threads("tensorflow") == 3
+    monkeypatch.setenv("COURSE_TORCH_THREADS", "2")
+    assert repro.default_threads("torch") == 2 and repro.default_threads("tensorflow") == 3
     monkeypatch.setenv("COURSE_THREADS", "0")
     with pytest.raises(ValueError, match="positive"):
-        repro.default_threads()
+        repro.default_threads("tensorflow")
+    monkeypatch.setenv("COURSE_TORCH_THREADS", "two")
+    with pytest.raises(ValueError, match="positive"):
+        repro.default_threads("torch")
     monkeypatch.delenv("COURSE_THREADS")
+    monkeypatch.delenv("COURSE_TORCH_THREADS")
     assert repro.default_threads() == 1
 
 
