@@ -54,6 +54,20 @@ def report(check: str, passed: bool, evidence=(), hint: str = "") -> CheckResult
     return result
 
 
+def call_student(what: str, fn, *args):
+    """Call the student's ``fn(*args)``: (value, None), or (None, what went wrong).
+
+    A check reports the message as "not fixed yet"; it never raises on a
+    student's answer.
+    """
+    if not callable(fn):
+        return None, f"{what} is not a function (got {type(fn).__name__})"
+    try:
+        return fn(*args), None
+    except Exception as error:  # the student's code: report, never raise
+        return None, f"{what} raised {type(error).__name__}: {error}"
+
+
 def results_json() -> str:
     """Every check decided in this kernel so far, as JSON (read by the tests)."""
     return json.dumps([{"check": r.check, "passed": r.passed, "evidence": r.evidence} for r in RESULTS])

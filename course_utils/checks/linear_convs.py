@@ -31,7 +31,7 @@ import math
 import numpy as np
 
 from ..fmt import sig
-from ..labs import report
+from ..labs import call_student, report
 from ..linearity import linear_pairs
 from ..repro import seed as seed_everything
 from ..series_windows import lab_readings, scale_report
@@ -44,17 +44,8 @@ TARGET_ACCURACY = 0.75
 INPUT_SHAPE = (32, 3)
 
 
-def _call(what, fn, *args):
-    if not callable(fn):
-        return None, f"{what} is not a function (got {type(fn).__name__})"
-    try:
-        return fn(*args), None
-    except Exception as error:  # the student's code: report, never raise
-        return None, f"{what} raised {type(error).__name__}: {error}"
-
-
 def _prepared(prepare_x, x, label):
-    values, error = _call(f"prepare_x({label})", prepare_x, x.copy())
+    values, error = call_student(f"prepare_x({label})", prepare_x, x.copy())
     if error:
         return None, error
     try:
@@ -95,7 +86,7 @@ def _check(build_model, prepare_x, data, steps, seed):
 
     # 1. the model, and where it is silently linear
     seed_everything(seed)
-    model, error = _call("build_model()", build_model)
+    model, error = call_student("build_model()", build_model)
     if error:
         return report(CHECK, False, [error], "build_model() must return a new keras model.")
     if not isinstance(model, keras.Model):

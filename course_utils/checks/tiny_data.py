@@ -23,7 +23,7 @@ import numbers
 import numpy as np
 
 from ..fmt import below, sig
-from ..labs import report
+from ..labs import call_student, report
 from ..repro import seed as seed_everything
 from ..tiny_data import lab_points
 
@@ -44,18 +44,8 @@ def _mse(predictions: np.ndarray, targets: np.ndarray) -> float:
     return float(np.mean((predictions.astype(np.float64) - targets.astype(np.float64)) ** 2))
 
 
-def _call(what: str, fn, *args):
-    """(value, None) or (None, message) if calling the student's code failed."""
-    if not callable(fn):
-        return None, f"{what} is not a function (got {type(fn).__name__})"
-    try:
-        return fn(*args), None
-    except Exception as error:  # the student's code: report, never raise
-        return None, f"{what} raised {type(error).__name__}: {error}"
-
-
 def _inputs(prepare_x, x, label: str):
-    values, error = _call(f"prepare_x({label})", prepare_x, x.copy())
+    values, error = call_student(f"prepare_x({label})", prepare_x, x.copy())
     if error:
         return None, error
     try:
@@ -123,13 +113,13 @@ def _check(build_model, prepare_x, make_optimizer, steps, data, target, budget, 
 
     # 3. a fresh model and a fresh optimizer
     seed_everything(seed)
-    model, error = _call("build_model()", build_model)
+    model, error = call_student("build_model()", build_model)
     if error:
         return _not_yet(error, "build_model() must return a new keras.Model.")
     if not isinstance(model, keras.Model):
         return _not_yet(f"build_model() must return a keras.Model, got {type(model).__name__}",
                         "Return the model, e.g. keras.Sequential([...]).")
-    optimizer, error = _call("make_optimizer()", make_optimizer)
+    optimizer, error = call_student("make_optimizer()", make_optimizer)
     if error:
         return _not_yet(error, "make_optimizer() must return a new keras optimizer, e.g. keras.optimizers.Adam(1e-3).")
     if not isinstance(optimizer, keras.optimizers.Optimizer):
