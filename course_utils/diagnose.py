@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .fmt import percent, sig
-from .frameworks import framework_of, to_numpy
+from .frameworks import framework_of, keras_layers, to_numpy
 
 # --- findings and the report ------------------------------------------------
 
@@ -409,7 +409,7 @@ class _Keras:
         return clone
 
     def has_batchnorm(self, model):
-        return any(type(l).__name__ == "BatchNormalization" for l in _keras_flat(model))
+        return any(type(l).__name__ == "BatchNormalization" for l in keras_layers(model))
 
     def output(self, model, training):
         return model(self.x, training=training)
@@ -435,16 +435,6 @@ class _Keras:
             return None
         value = self.optimizer.get_config().get("learning_rate")
         return value if isinstance(value, (int, float)) else None
-
-
-def _keras_flat(model):
-    import keras
-
-    for layer in model.layers:
-        if isinstance(layer, keras.Model):
-            yield from _keras_flat(layer)
-        else:
-            yield layer
 
 
 # --- the checks ---------------------------------------------------------------
@@ -487,7 +477,7 @@ def _torch_final_activation(ad, trace, out):
 
 
 def _keras_final_activation(model):
-    layers = list(_keras_flat(model))
+    layers = list(keras_layers(model))
     if not layers:
         return None
     last = layers[-1]
@@ -701,7 +691,7 @@ def _bn_inputs(ad, model):
             for h in handles:
                 h.remove()
         return {n: (a, 1) for n, a in seen.items()}, error
-    layers = [l for l in _keras_flat(model) if type(l).__name__ == "BatchNormalization"]
+    layers = [l for l in keras_layers(model) if type(l).__name__ == "BatchNormalization"]
     if not layers:
         return {}, None
     probe = ad.keras.Model(model.inputs, [l.input for l in layers])

@@ -25,6 +25,17 @@ def framework_of(model) -> str:
     )
 
 
+def keras_layers(model):
+    """A Keras model's layers in order, with nested models opened up."""
+    import keras
+
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            yield from keras_layers(layer)
+        else:
+            yield layer
+
+
 def to_numpy(value):
     """A NumPy array from a NumPy array, a torch tensor or a TensorFlow tensor."""
     import numpy as np

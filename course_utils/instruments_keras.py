@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .frameworks import keras_layers
 from .repro import import_tensorflow
 
 tf = import_tensorflow()
@@ -20,15 +21,7 @@ ACTIVATION_LAYER_TYPES = ("ReLU", "LeakyReLU", "ELU", "PReLU")
 
 
 def parametric_layers(model) -> dict:
-    return {layer.name: layer.trainable_weights for layer in _flat_layers(model) if layer.trainable_weights}
-
-
-def _flat_layers(model):
-    for layer in model.layers:
-        if isinstance(layer, keras.Model):
-            yield from _flat_layers(layer)
-        else:
-            yield layer
+    return {layer.name: layer.trainable_weights for layer in keras_layers(model) if layer.trainable_weights}
 
 
 def _activation_name(layer) -> str | None:
@@ -40,7 +33,7 @@ def _activation_name(layer) -> str | None:
 
 
 def activation_layers(model) -> dict:
-    return {layer.name: layer for layer in _flat_layers(model) if _activation_name(layer)}
+    return {layer.name: layer for layer in keras_layers(model) if _activation_name(layer)}
 
 
 def _norm(tensors) -> float:

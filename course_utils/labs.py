@@ -68,6 +68,24 @@ def call_student(what: str, fn, *args):
         return None, f"{what} raised {type(error).__name__}: {error}"
 
 
+def student_inputs(prepare_x, x, label: str):
+    """The student's ``prepare_x(x)`` as float32 of x's shape: (array, None) or (None, what is wrong)."""
+    import numpy as np
+
+    values, error = call_student(f"prepare_x({label})", prepare_x, x.copy())
+    if error:
+        return None, error
+    try:
+        array = np.asarray(values, dtype=np.float32)
+    except Exception as error:  # e.g. a string or a ragged list
+        return None, f"prepare_x({label}) returned something that is not numbers ({type(error).__name__})"
+    if array.shape != x.shape:
+        return None, f"prepare_x({label}) must return shape {x.shape}, got {array.shape}"
+    if not np.all(np.isfinite(array)):
+        return None, f"prepare_x({label}) returned values that are not finite"
+    return array, None
+
+
 def results_json() -> str:
     """Every check decided in this kernel so far, as JSON (read by the tests)."""
     return json.dumps([{"check": r.check, "passed": r.passed, "evidence": r.evidence} for r in RESULTS])

@@ -28,6 +28,8 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 
+from .frameworks import keras_layers
+
 # --- Keras ---------------------------------------------------------------
 
 KERAS_MAPS = {"Dense", "EinsumDense", "Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose",
@@ -92,16 +94,6 @@ class LinearityReport:
     _repr_pretty_ = lambda self, p, cycle: p.text(str(self))  # noqa: E731
 
 
-def _keras_layers(model):
-    import keras
-
-    for layer in model.layers:
-        if isinstance(layer, keras.Model):
-            yield from _keras_layers(layer)
-        else:
-            yield layer
-
-
 def _keras_activation_name(layer):
     activation = getattr(layer, "activation", None)
     if activation is None:
@@ -157,7 +149,7 @@ def linear_pairs(model) -> LinearityReport:
     if framework == "torch":
         items = [(name, type(m).__name__, _classify_torch(m)) for name, m in _torch_leaves(model)]
     else:
-        items = [(layer.name, type(layer).__name__, _classify_keras(layer)) for layer in _keras_layers(model)]
+        items = [(layer.name, type(layer).__name__, _classify_keras(layer)) for layer in keras_layers(model)]
     report = LinearityReport()
     last, between = None, []
     for name, kind, (role, ends_linear) in items:

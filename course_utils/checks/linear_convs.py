@@ -31,7 +31,7 @@ import math
 import numpy as np
 
 from ..fmt import sig
-from ..labs import call_student, report
+from ..labs import call_student, report, student_inputs
 from ..linearity import linear_pairs
 from ..repro import seed as seed_everything
 from ..series_windows import lab_readings, scale_report
@@ -43,20 +43,6 @@ LEARNING_RATE = 3e-3
 TARGET_ACCURACY = 0.75
 INPUT_SHAPE = (32, 3)
 
-
-def _prepared(prepare_x, x, label):
-    values, error = call_student(f"prepare_x({label})", prepare_x, x.copy())
-    if error:
-        return None, error
-    try:
-        array = np.asarray(values, dtype=np.float32)
-    except Exception as error:
-        return None, f"prepare_x({label}) returned something that is not numbers ({type(error).__name__})"
-    if array.shape != x.shape:
-        return None, f"prepare_x({label}) must return shape {x.shape}, got {array.shape}"
-    if not np.all(np.isfinite(array)):
-        return None, f"prepare_x({label}) returned values that are not finite"
-    return array, None
 
 
 def _accuracy_text(value: float) -> str:
@@ -111,10 +97,10 @@ def _check(build_model, prepare_x, data, steps, seed):
         hints.append("use standard Keras layers (Activation, ReLU, or an activation= argument), not Lambda layers")
 
     # 2. the inputs' scale, on both sets
-    x_train, error = _prepared(prepare_x, data.x_train, "x_train")
+    x_train, error = student_inputs(prepare_x, data.x_train, "x_train")
     if error:
         return report(CHECK, False, evidence + [error], "prepare_x takes an (n, 32, 3) array and returns one.")
-    x_val, error = _prepared(prepare_x, data.x_val, "x_val")
+    x_val, error = student_inputs(prepare_x, data.x_val, "x_val")
     if error:
         return report(CHECK, False, evidence + [error], "prepare_x must work on any readings.")
     train_scale, val_scale = scale_report(x_train), scale_report(x_val)

@@ -23,7 +23,7 @@ import numbers
 import numpy as np
 
 from ..fmt import below, sig
-from ..labs import call_student, report
+from ..labs import call_student, report, student_inputs
 from ..repro import seed as seed_everything
 from ..tiny_data import lab_points
 
@@ -43,20 +43,6 @@ def _not_yet(reason: str, hint: str, evidence=()):
 def _mse(predictions: np.ndarray, targets: np.ndarray) -> float:
     return float(np.mean((predictions.astype(np.float64) - targets.astype(np.float64)) ** 2))
 
-
-def _inputs(prepare_x, x, label: str):
-    values, error = call_student(f"prepare_x({label})", prepare_x, x.copy())
-    if error:
-        return None, error
-    try:
-        array = np.asarray(values, dtype=np.float32)
-    except Exception as error:  # e.g. a string or a ragged list
-        return None, f"prepare_x({label}) returned something that is not numbers ({type(error).__name__})"
-    if array.shape != x.shape:
-        return None, f"prepare_x({label}) must return shape {x.shape}, got {array.shape}"
-    if not np.all(np.isfinite(array)):
-        return None, f"prepare_x({label}) returned values that are not finite"
-    return array, None
 
 
 def _predict(model, x: np.ndarray, label: str):
@@ -104,10 +90,10 @@ def _check(build_model, prepare_x, make_optimizer, steps, data, target, budget, 
                         "a larger learning rate that decays to zero.")
 
     # 2. the inputs
-    x_train, error = _inputs(prepare_x, data.x_train, "x_train")
+    x_train, error = student_inputs(prepare_x, data.x_train, "x_train")
     if error:
         return _not_yet(error, "prepare_x takes an (n, 1) array and returns an (n, 1) array of floats.")
-    x_test, error = _inputs(prepare_x, data.x_test, "x_test")
+    x_test, error = student_inputs(prepare_x, data.x_test, "x_test")
     if error:
         return _not_yet(error, "prepare_x must work on any inputs, with statistics from the training set only.")
 
