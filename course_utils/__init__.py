@@ -27,8 +27,8 @@ _LAZY = {
     "panel": ("panel", None),
     "metrics": ("metrics", None),
     "labs": ("labs", None),
-    "diagnose": ("diagnose", "diagnose"),
-    "watch": ("diagnose", "watch"),
+    "diagnose": ("diagnosis", "diagnose"),
+    "watch": ("diagnosis", "watch"),
 }
 
 __all__ = ["data", "fmt", "instruments", "plots", "setup", "seed", "sig", "below", "percent", "TrainingRun", *_LAZY]

@@ -1,4 +1,4 @@
-"""Tests for course_utils.diagnose: diagnose() on one batch and watch() on a training loop.
+"""Tests for course_utils.diagnosis: diagnose() on one batch and watch() on a training loop.
 
 Every detector has a case that must trigger it and one that must not; sizes
 vary between cases so that no check can key on our examples' shapes.
@@ -13,7 +13,7 @@ import course_utils as cu
 torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 
-from course_utils.diagnose import Finding, Report, diagnose, watch  # noqa: E402
+from course_utils.diagnosis import Finding, Report, diagnose, watch  # noqa: E402
 
 cu.setup(frameworks=("torch",))
 
@@ -383,3 +383,14 @@ def test_mystery_check_judges_by_diagnosis_not_by_source():
     assert mb._judge_loop("mystery_b", loop(False))[0] is False
     assert mb._judge_loop("mystery_b", loop(True))[0] is True
     assert mb._judge_loop("mystery_b", lambda m, o, x, y, s: [1.0] * 60)[0] is False  # a hard-coded answer
+
+
+def test_cu_diagnose_stays_a_function_after_the_package_is_imported():
+    # regression: with a module named like the function, the first import replaced cu.diagnose by the module
+    import inspect
+
+    import course_utils as cu
+    import course_utils.diagnosis  # noqa: F401
+
+    for _ in range(2):
+        assert inspect.isfunction(cu.diagnose) and inspect.isfunction(cu.watch)

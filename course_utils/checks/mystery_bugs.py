@@ -58,7 +58,7 @@ def _same_targets(name, y) -> bool:
 
 
 def _judge_setup(name, script) -> tuple:
-    from ..diagnose import diagnose
+    from ..diagnosis import diagnose
 
     setup = script()
     if not isinstance(setup, dict) or not {"model", "x", "y", "loss"} <= set(setup):
@@ -83,7 +83,7 @@ def _judge_loop(name, script) -> tuple:
     import torch
     from torch import nn
 
-    from ..diagnose import watch
+    from ..diagnosis import watch
 
     x, y = data(name)
     x, y = torch.from_numpy(x), torch.from_numpy(y).long()

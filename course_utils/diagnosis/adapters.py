@@ -1,0 +1,157 @@
+"""One interface over a PyTorch module or a Keras model: copy, forward, loss, gradients, a training step."""
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+from ..frameworks import keras_layers, to_numpy
+from .losses import loss_info
+
+
+class TorchAdapter:
+    framework = "torch"
+
+    def __init__(self, model, x, y, loss, optimizer):
+        import torch
+        from torch import nn
+
+        self.torch, self.nn = torch, nn
+        self.original = model
+        self.loss = loss
+        self.info = loss_info(loss, "torch")
+        self.x = x if torch.is_tensor(x) else torch.as_tensor(np.asarray(x))
+        if self.x.is_floating_point() and self.x.dtype == torch.float64:
+            self.x = self.x.float()
+        y_t = y if torch.is_tensor(y) else torch.as_tensor(np.asarray(y))
+        if self.info.kind == "cross_entropy" and not y_t.is_floating_point():
+            y_t = y_t.long()
+        elif y_t.is_floating_point() and y_t.dtype == torch.float64:
+            y_t = y_t.float()
+        self.y = y_t
+        self.optimizer = optimizer
+
+    def copy(self):
+        return copy.deepcopy(self.original)
+
+    def has_batchnorm(self, model):
+        return any(isinstance(m, self.nn.modules.batchnorm._BatchNorm) for m in model.modules())
+
+    def output(self, model, training):
+        with self.torch.no_grad():
+            was = model.training
+            model.train(training)
+            try:
+                return model(self.x)
+            finally:
+                model.train(was)
+
+    def loss_of(self, out, y=None):
+        return float(self.loss(out, self.y if y is None else y))
+
+    def optimizer_for(self, model, lr_scale=1.0, default_only=False):
+        """A new optimizer of the student's class and settings, on ``model``'s parameters."""
+        if self.optimizer is None or default_only:
+            return self.torch.optim.Adam(model.parameters(), lr=1e-2)
+        index = {id(p): i for i, p in enumerate(self.original.parameters())}
+        params = list(model.parameters())
+        groups = []
+        for group in self.optimizer.param_groups:
+            settings = {k: v for k, v in group.items() if k != "params"}
+            settings["params"] = [params[index[id(p)]] for p in group["params"] if id(p) in index]
+            if "lr" in settings:
+                settings["lr"] = settings["lr"] * lr_scale
+            groups.append(settings)
+        return type(self.optimizer)(groups)
+
+    def train(self, model, optimizer, steps):
+        from ..torch_loop import train_torch
+
+        model.train()
+        return train_torch(model, self.x, self.y, self.loss, optimizer, steps=steps, sample_every=steps)
+
+    def lr(self):
+        return self.optimizer.param_groups[0].get("lr") if self.optimizer is not None else None
+
+    def leaf_trace(self, model, training):
+        """Leaves in the order they ran, each with its input and output (first call only)."""
+        trace, handles = [], []
+
+        def hook(module, inputs, output, name):
+            if inputs and self.torch.is_tensor(inputs[0]) and self.torch.is_tensor(output):
+                trace.append((name, module, inputs[0].detach(), output.detach()))
+
+        for name, m in model.named_modules():
+            if not list(m.children()):
+                handles.append(m.register_forward_hook(lambda mod, i, o, name=name: hook(mod, i, o, name)))
+        try:
+            out = self.output(model, training)
+        finally:
+            for h in handles:
+                h.remove()
+        return trace, out
+
+
+class KerasAdapter:
+    framework = "keras"
+
+    def __init__(self, model, x, y, loss, optimizer):
+        from ..repro import import_tensorflow
+
+        self.tf = import_tensorflow()
+        import keras
+
+        self.keras = keras
+        self.original = model
+        self.loss = loss
+        self.info = loss_info(loss, "keras")
+        self.x = np.asarray(to_numpy(x))
+        if self.x.dtype == np.float64:
+            self.x = self.x.astype(np.float32)
+        self.y = np.asarray(to_numpy(y))
+        if self.y.dtype == np.float64:
+            self.y = self.y.astype(np.float32)
+        self.optimizer = optimizer
+        self.loss_fn = keras.losses.get(loss) if isinstance(loss, str) else loss
+
+    def copy(self):
+        try:
+            clone = self.keras.models.clone_model(self.original)
+        except Exception as error:  # noqa: BLE001
+            raise TypeError("diagnose works on a copy, and keras.models.clone_model could not copy this model "
+                            f"(a subclassed Model needs get_config/from_config): {error}") from None
+        if self.original.built and self.original.weights:
+            if not clone.built or not clone.weights:
+                clone(self.x[:1])
+            clone.set_weights(self.original.get_weights())
+        else:
+            clone(self.x[:1])
+        return clone
+
+    def has_batchnorm(self, model):
+        return any(type(l).__name__ == "BatchNormalization" for l in keras_layers(model))
+
+    def output(self, model, training):
+        return model(self.x, training=training)
+
+    def loss_of(self, out, y=None):
+        return float(self.tf.reduce_mean(self.loss_fn(self.y if y is None else y, out)))
+
+    def optimizer_for(self, model, lr_scale=1.0, default_only=False):
+        if self.optimizer is None or default_only:
+            return self.keras.optimizers.Adam(1e-2)
+        config = self.optimizer.get_config()
+        if lr_scale != 1.0 and isinstance(config.get("learning_rate"), (int, float)):
+            config["learning_rate"] = config["learning_rate"] * lr_scale
+        return type(self.optimizer).from_config(config)
+
+    def train(self, model, optimizer, steps):
+        from ..keras_loop import train_keras
+
+        return train_keras(model, self.x, self.y, self.loss, optimizer, steps=steps, sample_every=steps)
+
+    def lr(self):
+        if self.optimizer is None:
+            return None
+        value = self.optimizer.get_config().get("learning_rate")
+        return value if isinstance(value, (int, float)) else None

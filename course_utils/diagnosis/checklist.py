@@ -1,0 +1,102 @@
+"""diagnose(): the course's checklist, run in order on a copy of a model and one batch."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from ..frameworks import framework_of, to_numpy
+from .adapters import KerasAdapter, TorchAdapter
+from .checks import (check_batchnorm, check_dead, check_gradients, check_init_loss, check_inputs, check_linear_stack,
+                     check_output, keras_final_activation, probe_lr, probe_overfit, torch_final_activation)
+from .findings import Report, mark_consequences
+from .losses import LossInfo
+
+
+def diagnose(model, x, y, loss, optimizer=None, steps: int = 200, lr_steps: int = 20, overfit_target: float = 0.1,
+             dead_threshold: float = 0.5, min_samples: int = 8, loss_kind: str | None = None) -> Report:
+    """Run the course's checklist on ``model`` and one batch ``(x, y)``; return a Report.
+
+    loss: PyTorch: the loss you call as ``loss(output, target)`` (nn.CrossEntropyLoss(), F.mse_loss, ...);
+        Keras: the loss you compile with ("mse", keras.losses.SparseCategoricalCrossentropy(from_logits=True)).
+    optimizer: your optimizer (optional): its class and settings are reused on a copy for the
+        overfit probe and the learning-rate probe (without one: Adam, lr 1e-2, and no lr probe).
+    steps: optimizer steps of the overfit probe; it passes when the loss falls below
+        ``overfit_target`` times its first value.
+    dead_threshold: a ReLU layer with at least this fraction of dead units is reported.
+    min_samples: checks that need a spread of samples (dead units, input scale) are skipped below it.
+    loss_kind: "cross_entropy", "binary_cross_entropy", "mse" or "mae" for a loss we cannot recognise.
+    The model (its weights, BatchNorm statistics, train/eval mode) and optimizer are never modified.
+    """
+    import logging
+
+    tf_logger = logging.getLogger("tensorflow")
+    level = tf_logger.level
+    tf_logger.setLevel(logging.ERROR)  # tf.function retracing notes: the probes train fresh copies on purpose
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. torch's broadcasting warning: reported as a finding instead
+            return _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dead_threshold, min_samples,
+                             loss_kind)
+    finally:
+        tf_logger.setLevel(level)
+
+
+def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dead_threshold, min_samples, loss_kind):
+    framework = framework_of(model)
+    n_x, n_y = len(x), len(y)
+    if n_x != n_y:
+        raise ValueError(f"x has {n_x} samples but y has {n_y}: they must describe the same batch")
+    if n_x == 0:
+        raise ValueError("the batch is empty")
+    ad = (TorchAdapter if framework == "torch" else KerasAdapter)(model, x, y, loss, optimizer)
+    if loss_kind is not None:
+        ad.info = LossInfo(loss_kind, ad.info.expects, ad.info.name, ad.info.sparse)
+    rep = Report(source="diagnose", framework=framework)
+    if ad.info.kind is None:
+        rep.skip("loss-recognition", f"loss {ad.info.name!r} not recognised: checks tied to the loss's kind are skipped "
+                                     "(pass loss_kind=...)")
+
+    work = ad.copy()
+    # the forward pass, in inference mode (training mode if there is BatchNorm: its statistics are fresh)
+    training = ad.has_batchnorm(work)
+    try:
+        if framework == "torch":
+            trace, out_t = ad.leaf_trace(work, training)
+        else:
+            trace, out_t = [], ad.output(work, training)
+    except Exception as e:  # noqa: BLE001
+        if framework == "torch" and training and "more than 1 value per channel" in str(e):
+            training = False
+            trace, out_t = ad.leaf_trace(work, False)
+        else:
+            raise ValueError(f"the model could not run on x of shape {tuple(np.shape(to_numpy(x)))}: "
+                             f"{type(e).__name__}: {e}") from None
+    out = np.asarray(to_numpy(out_t), dtype=np.float64)
+    if len(out) != n_x:
+        raise ValueError(f"the model returned {len(out)} outputs for {n_x} inputs")
+    try:
+        init_loss = ad.loss_of(out_t)
+    except Exception as e:  # noqa: BLE001
+        raise ValueError(f"the loss could not compare outputs of shape {tuple(out.shape)} with targets of shape "
+                         f"{tuple(np.shape(to_numpy(y)))}: {type(e).__name__}: {e}") from None
+
+    activation = torch_final_activation(ad, trace, out_t) if framework == "torch" else keras_final_activation(work)
+    check_output(ad, rep, out, activation)
+    check_init_loss(ad, rep, init_loss, out)
+    check_inputs(ad, rep, min_samples)
+    check_linear_stack(ad, rep, work, trace)
+    check_batchnorm(ad, rep, work)
+    check_gradients(ad, rep, work)
+    check_dead(ad, rep, work, dead_threshold, min_samples)
+    for name, probe in (("lr-too-high", lambda: probe_lr(ad, rep, lr_steps)),
+                        ("overfit-one-batch", lambda: steps > 0 and probe_overfit(
+                            ad, rep, steps, overfit_target, dead_threshold, min_samples))):
+        try:
+            probe()
+        except Exception as e:  # noqa: BLE001
+            rep.skip(name, f"training a copy on this batch failed: {type(e).__name__}: {e}")
+    mark_consequences(rep)
+    if optimizer is None:
+        rep.skip("lr-too-high", "no optimizer given")
+    return rep

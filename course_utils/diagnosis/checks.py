@@ -1,0 +1,463 @@
+"""The checks diagnose() runs, one function per mechanism; each adds findings to a Report."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..fmt import percent, sig
+from ..frameworks import keras_layers, to_numpy
+
+
+def _fraction(mask) -> float:
+    mask = np.asarray(mask)
+    return float(mask.mean()) if mask.size else 0.0
+
+
+def _probability_rows(out: np.ndarray) -> bool:
+    """Every row non-negative and summing to 1 (a softmax's output), over >= 2 classes."""
+    if out.ndim < 2 or out.shape[-1] < 2 or out.ndim != 2:
+        return False
+    return bool(np.all(out >= 0) and np.allclose(out.sum(axis=-1), 1.0, atol=1e-4))
+
+
+def _log_probability_rows(out: np.ndarray) -> bool:
+    if out.ndim != 2 or out.shape[-1] < 2:
+        return False
+    return bool(np.all(out <= 1e-6) and np.allclose(np.exp(out.astype(np.float64)).sum(axis=-1), 1.0, atol=1e-4))
+
+
+_RANGES = {"relu": (0.0, math.inf), "sigmoid": (0.0, 1.0), "softmax": (0.0, 1.0), "tanh": (-1.0, 1.0),
+           "softplus": (0.0, math.inf), "exponential": (0.0, math.inf), "relu6": (0.0, 6.0)}
+
+
+def torch_final_activation(ad, trace, out):
+    """The function applied last: from the last leaf that ran, if its output is the model's output."""
+    if not trace:
+        return None
+    name, module, _, last_out = trace[-1]
+    same = last_out.shape == out.shape and bool(ad.torch.equal(last_out, out))
+    if not same:
+        return None
+    kind = type(module).__name__.lower()
+    for key in ("softmax", "logsoftmax", "sigmoid", "tanh", "relu6", "relu", "softplus"):
+        if kind == key:
+            return key
+    return None
+
+
+def keras_final_activation(model):
+    layers = list(keras_layers(model))
+    if not layers:
+        return None
+    last = layers[-1]
+    kind = type(last).__name__
+    if kind == "Softmax":
+        return "softmax"
+    if kind == "ReLU":
+        return "relu"
+    act = getattr(last, "activation", None)
+    name = getattr(act, "__name__", None)
+    return name if name not in (None, "linear") else None
+
+
+def check_output(ad, rep, out, activation):
+    """Output activation against the loss and the targets."""
+    info = ad.info
+    y = np.asarray(to_numpy(ad.y), dtype=np.float64)
+    n_out = out.shape[-1] if out.ndim >= 2 else 1
+    # one unit through a softmax: the output is exactly 1 for every sample
+    if n_out == 1 and out.size >= 2 and np.allclose(out, 1.0, rtol=0, atol=1e-5) and out.std() < 1e-6:
+        rep.add("one-unit-softmax", [f"the output has 1 unit and equals 1 (to 1e-5) for all {out.shape[0]} samples"
+                                     + (" (a softmax over one unit)" if activation == "softmax" else ""),
+                                     "its gradient with respect to every weight is exactly 0"])
+        return
+    probs = _probability_rows(out) or (activation in ("softmax", "sigmoid") and np.all((out >= 0) & (out <= 1)))
+    if info.expects == "logits" and probs:
+        what = activation or "softmax"
+        rep.add("softmax-before-crossentropy",
+                [f"the model's outputs are probabilities (a {what}: all in [0, 1]"
+                 + (", rows sum to 1" if _probability_rows(out) else "") + ")",
+                 f"but {info.name} applies its own softmax/sigmoid to what it gets: "
+                 f"output range {sig(out.min())}..{sig(out.max())} becomes nearly uniform"])
+    elif info.expects == "log_probabilities" and not _log_probability_rows(out):
+        rep.add("logits-into-probability-loss",
+                [f"{info.name} expects log-probabilities (rows with exp summing to 1); "
+                 f"these outputs range {sig(out.min())}..{sig(out.max())}"
+                 + (" and are probabilities: use log_softmax" if probs else ": add log_softmax")])
+    elif info.expects == "probabilities" and info.kind in ("cross_entropy", "binary_cross_entropy"):
+        in_range = bool(np.all((out >= 0) & (out <= 1)))
+        rows_ok = _probability_rows(out) if info.kind == "cross_entropy" and n_out >= 2 else in_range
+        if not rows_ok:
+            rep.add("logits-into-probability-loss",
+                    [f"{info.name} expects probabilities, but outputs range {sig(out.min())}..{sig(out.max())}"
+                     + ("" if in_range else " (outside [0, 1])")])
+    # an output that cannot reach the targets (regression or binary targets)
+    if activation in _RANGES and info.kind in ("mse", "mae", "binary_cross_entropy") and info.expects != "logits":
+        low, high = _RANGES[activation]
+        outside = (y < low) | (y > high)
+        if _fraction(outside) > 0.0:
+            rep.add("output-cannot-reach-target",
+                    [f"the output goes through {activation}, range [{sig(low)}, {sig(high) if high < math.inf else 'inf'}]",
+                     f"{percent(_fraction(outside))} of the targets lie outside it "
+                     f"(targets range {sig(y.min())}..{sig(y.max())})"])
+    # regression outputs clipped at zero by a ReLU (also one applied inside forward)
+    if activation is None and info.kind in ("mse", "mae") and np.any(y < 0):
+        zeros = _fraction(out == 0)
+        if np.all(out >= 0) and zeros >= 0.1 and np.ptp(out) > 0:  # a constant output is another story
+            rep.add("output-cannot-reach-target",
+                    [f"every output is >= 0 and {percent(zeros)} are exactly 0 (a ReLU at the output)",
+                     f"{percent(_fraction(y < 0))} of the targets are negative"])
+    # shapes that broadcast in the loss
+    if info.kind in ("mse", "mae", "binary_cross_entropy"):
+        ys = tuple(np.shape(y))
+        if tuple(out.shape) != ys:
+            try:
+                b = np.broadcast_shapes(tuple(out.shape), ys)
+            except ValueError:
+                b = None
+            if b is not None and int(np.prod(b)) > max(out.size, int(np.prod(ys))):
+                rep.add("target-shape-broadcast",
+                        [f"output shape {tuple(out.shape)}, target shape {ys}: the loss compares every output "
+                         f"with every target (shape {tuple(b)})"])
+
+
+def _chance(ad, out):
+    info = ad.info
+    y = np.asarray(to_numpy(ad.y), dtype=np.float64)
+    if info.kind == "cross_entropy":
+        k = out.shape[-1] if out.ndim >= 2 else None
+        return math.log(k) if k and k >= 2 else None
+    if info.kind == "binary_cross_entropy":
+        return math.log(2)
+    if info.kind == "mse":
+        return float(np.mean((y - y.mean(axis=0)) ** 2))
+    if info.kind == "mae":
+        return float(np.mean(np.abs(y - np.median(y, axis=0))))
+    return None
+
+
+def check_init_loss(ad, rep, init_loss, out):
+    if not math.isfinite(init_loss):
+        rep.add("non-finite-loss", [f"the loss of the untrained model on this batch is {init_loss}"])
+        return
+    chance = _chance(ad, out)
+    if chance is not None and chance <= 0:
+        rep.skip("init-loss", "the targets do not vary in this batch: no chance level to compare with")
+        return
+    if chance is None:
+        rep.skip("init-loss", f"no chance level for loss {ad.info.name!r} (pass loss_kind=... to set one)")
+        return
+    ratio = init_loss / chance
+    high = 2.0 if ad.info.kind in ("cross_entropy", "binary_cross_entropy") else 10.0
+    if ratio > high or ratio < 1 / high:
+        rep.add("init-loss-off", [f"loss at initialisation {sig(init_loss)} vs chance {sig(chance)} "
+                                  f"({ad.info.kind}): {sig(ratio)} times chance (healthy: within {sig(high)}x)"],
+                severity="warning", ratio=ratio)
+    else:
+        rep.passed.append("init-loss")
+
+
+def _feature_axis_values(ad, x: np.ndarray):
+    """(samples, features): torch is channels first, Keras channels last."""
+    if x.ndim == 1:
+        return x.reshape(-1, 1)
+    if x.ndim == 2:
+        return x
+    if ad.framework == "torch":
+        return np.moveaxis(x, 1, -1).reshape(-1, x.shape[1])
+    return x.reshape(-1, x.shape[-1])
+
+
+def check_inputs(ad, rep, min_samples):
+    x = np.asarray(to_numpy(ad.x))
+    if not np.issubdtype(x.dtype, np.floating):
+        rep.skip("unscaled-inputs", f"the inputs are {x.dtype} (indices for an embedding?), not measurements")
+        return
+    x = x.astype(np.float64)
+    if not np.all(np.isfinite(x)):
+        rep.add("unscaled-inputs", [f"{percent(_fraction(~np.isfinite(x)))} of the input values are NaN or infinite"])
+        return
+    v = _feature_axis_values(ad, x)
+    if v.shape[0] < min_samples:
+        rep.skip("unscaled-inputs", f"{v.shape[0]} value(s) per feature: too few to estimate a scale "
+                                    f"(need >= {min_samples})")
+        return
+    mean, std = v.mean(axis=0), v.std(axis=0)
+    rms = np.sqrt(mean ** 2 + std ** 2)
+    evidence = []
+    if rms.max() > 10:
+        j = int(np.argmax(rms))
+        evidence.append(f"feature {j} has mean {sig(mean[j])}, std {sig(std[j])}: values of order {sig(rms.max())} "
+                        "(healthy: about 1)")
+    varying = std > 0
+    if varying.any():
+        offset = np.median(np.abs(mean[varying]) / std[varying])
+        if offset > 5:
+            evidence.append(f"a typical feature sits at {sig(offset)} standard deviations from zero "
+                            f"(overall mean {sig(v.mean())}, typical std {sig(np.median(std[varying]))}): "
+                            "every sample looks alike")
+    if 0 < rms.max() < 1e-2:
+        evidence.append(f"every input value is tiny (largest feature scale {sig(rms.max())})")
+    if evidence:
+        rep.add("unscaled-inputs", evidence)
+    else:
+        rep.passed.append("unscaled-inputs")
+
+
+def check_linear_stack(ad, rep, model, trace):
+    from ..linearity import linear_pairs
+
+    found = linear_pairs(model)
+    pairs = list(found.pairs)
+    if ad.framework == "torch" and pairs and not isinstance(model, ad.nn.Sequential):
+        pairs = [p for p in pairs if _torch_pair_flows(ad, p, trace)]
+    if pairs:
+        rep.add("linear-stack", [f"{p}: these compose into one linear map" for p in pairs]
+                + [f"{len(pairs)} of {len(found.maps)} layers with weights feed another with nothing non-linear "
+                   "between"])
+    else:
+        rep.passed.append("linear-stack")
+
+
+def _torch_pair_flows(ad, pair, trace):
+    """For a module with its own forward: does the first layer's output reach the second unchanged?
+
+    The registration order of a custom module is not its execution order, and a
+    functional F.relu in forward is invisible to the module list; the values
+    tell: the second layer's input must equal the first layer's output passed
+    through the (linear) layers listed between them.
+    """
+    labels = [pair.first, *pair.between, pair.second]
+    names = [lab.split(" (")[0] for lab in labels]
+    by_name = {}
+    for name, module, inp, out in trace:
+        by_name.setdefault(name, (inp, out))
+    if any(n not in by_name for n in names):
+        return False
+    for a, b in zip(names, names[1:]):
+        out_a, in_b = by_name[a][1], by_name[b][0]
+        if out_a.numel() != in_b.numel() or not ad.torch.allclose(out_a.reshape(-1), in_b.reshape(-1)):
+            return False
+    return True
+
+
+def _bn_inputs(ad, model):
+    """name -> (input of every BatchNorm layer in a training-mode pass, channel axis)."""
+    if ad.framework == "torch":
+        bns = {n: m for n, m in model.named_modules() if isinstance(m, ad.nn.modules.batchnorm._BatchNorm)}
+        seen, handles = {}, []
+        def keep(name, inputs):
+            seen.setdefault(name, inputs[0].detach().numpy())  # returns None: the input is left as it is
+
+        for n, m in bns.items():
+            handles.append(m.register_forward_pre_hook(lambda mod, i, n=n: keep(n, i)))
+        error = None
+        try:
+            ad.output(model, training=True)
+        except ValueError as e:  # torch refuses to normalise one value per channel in training mode
+            error = e
+        finally:
+            for h in handles:
+                h.remove()
+        return {n: (a, 1) for n, a in seen.items()}, error
+    layers = [l for l in keras_layers(model) if type(l).__name__ == "BatchNormalization"]
+    if not layers:
+        return {}, None
+    probe = ad.keras.Model(model.inputs, [l.input for l in layers])
+    saved = [v.numpy() for v in model.non_trainable_variables]
+    outs = probe(ad.x, training=True)
+    for var, value in zip(model.non_trainable_variables, saved):
+        var.assign(value)
+    outs = outs if isinstance(outs, (list, tuple)) else [outs]
+    return {l.name: (np.asarray(o), getattr(l, "axis", -1)) for l, o in zip(layers, outs)}, None
+
+
+def check_batchnorm(ad, rep, model):
+    if not ad.has_batchnorm(model):
+        return
+    try:
+        inputs, error = _bn_inputs(ad, model)
+    except Exception as e:  # noqa: BLE001
+        rep.skip("degenerate-batchnorm", f"could not read the BatchNorm inputs: {e}")
+        return
+    evidence = []
+    for name, (a, axis) in inputs.items():
+        axis = axis[0] if isinstance(axis, (list, tuple)) else axis
+        a = np.moveaxis(a.astype(np.float64), axis, -1)
+        per_channel = a.reshape(-1, a.shape[-1])
+        count = per_channel.shape[0]
+        var = per_channel.var(axis=0)
+        scale = np.abs(per_channel).max(axis=0) + 1e-12
+        flat = var <= (1e-6 * scale) ** 2
+        if count <= 1:
+            evidence.append(f"{name}: normalises over {count} value per feature: its output is its bias, whatever the input")
+        elif _fraction(flat) >= 0.5:
+            evidence.append(f"{name}: {percent(_fraction(flat))} of its {len(var)} features have zero variance over the "
+                            f"{count} values in the batch (identical samples): the output is its bias")
+    if error is not None and "more than 1 value per channel" in str(error):
+        evidence.append(f"PyTorch refuses a training step: {error}")
+    if evidence:
+        rep.add("degenerate-batchnorm", evidence + ["its gradient to everything before it is exactly 0"])
+    else:
+        rep.passed.append("degenerate-batchnorm")
+
+
+def _layer_weight_norms(model):
+    from .. import instruments
+
+    snap = instruments.snapshot_weights(model)
+    return {k: float(np.sqrt(sum(float((np.asarray(to_numpy(w), dtype=np.float64) ** 2).sum()) for w in ws)))
+            for k, ws in snap.items()}
+
+
+def check_gradients(ad, rep, model, vanish=1e-3, explode=1e3, too_large=1e2):
+    from .. import instruments
+
+    if ad.framework == "torch":
+        model.train()
+    try:
+        norms = instruments.grad_norms(model, ad.x, ad.y, ad.loss)
+    except Exception as e:  # noqa: BLE001
+        rep.skip("gradient-flow", f"could not compute gradients in training mode: {type(e).__name__}: {e}")
+        return
+    if not norms:
+        rep.skip("gradient-flow", "the model has no trainable layers")
+        return
+    names = list(norms)
+    values = np.array([norms[n] for n in names])
+    if not np.all(np.isfinite(values)):
+        bad = [n for n, v in zip(names, values) if not math.isfinite(v)]
+        rep.add("exploding-gradients", [f"non-finite gradient in {', '.join(bad)}"])
+        return
+    if values.max() == 0:
+        rep.add("zero-gradients", [f"all {len(names)} layers receive a gradient of exactly 0: the loss does not "
+                                   "depend on any weight"], zero=names)
+        return
+    zero = [n for n, v in zip(names, values) if v == 0]
+    if zero:
+        rep.add("zero-gradients", [f"{len(zero)} of {len(names)} layers receive exactly 0: {', '.join(zero)}"],
+                zero=zero)
+    weights = _layer_weight_norms(model)
+    rel = {n: norms[n] / weights[n] for n in names if norms[n] > 0 and weights.get(n, 0) > 0}
+    if len(rel) >= 2:
+        order = [n for n in names if n in rel]
+        first, last = order[0], order[-1]
+        ratio = rel[first] / rel[last]
+        if ratio < vanish:
+            rep.add("vanishing-gradients",
+                    [f"gradient/weight norm: {first} {sig(rel[first])} vs {last} {sig(rel[last])} "
+                     f"({sig(ratio)} times; healthy: within {sig(1 / vanish)}x)"])
+        elif ratio > explode:
+            rep.add("exploding-gradients",
+                    [f"gradient/weight norm: {first} {sig(rel[first])} vs {last} {sig(rel[last])} "
+                     f"({sig(ratio)} times; healthy: within {sig(explode)}x)"])
+        elif max(rel.values()) > too_large:
+            worst = max(rel, key=rel.get)
+            rep.add("exploding-gradients",
+                    [f"{worst}: gradient norm {sig(norms[worst])} is {sig(rel[worst])} times its weights' norm "
+                     f"(flagged above {sig(too_large)}): one step at lr 0.01 would more than replace the weights"])
+        else:
+            rep.passed.append("gradient-flow")
+    rep.gradient_norms = norms
+
+
+def _dead(ad, model):
+    from .. import instruments
+
+    if ad.framework == "torch":
+        model.train(ad.has_batchnorm(model))
+    return instruments.dead_fraction(model, ad.x)
+
+
+def check_dead(ad, rep, model, threshold, min_samples, label="at initialisation"):
+    n = len(ad.x)
+    if n < min_samples:
+        rep.skip("dead-relu", f"batch of {n}: a unit is 'dead' only if it is off for many samples (need >= {min_samples})")
+        return None
+    try:
+        dead = _dead(ad, model)
+    except Exception as e:  # noqa: BLE001
+        rep.skip("dead-relu", f"could not read the activations: {e}")
+        return None
+    bad = {k: v for k, v in dead.items() if v >= threshold}
+    if bad:
+        rep.add("dead-relu", [f"{k}: {percent(v)} of units are 0 for all {n} samples {label}" for k, v in bad.items()],
+                dead=dead)
+    elif dead:
+        rep.passed.append("dead-relu")
+    return dead
+
+
+def probe_lr(ad, rep, steps):
+    """A few steps at the student's learning rate, and at a tenth of it, on copies."""
+    if ad.optimizer is None:
+        return None
+    model = ad.copy()
+    run = ad.train(model, ad.optimizer_for(model), steps)
+    first = float(run.losses[0])
+    tail = np.asarray(run.losses[-max(steps // 4, 1):], dtype=np.float64)
+    diverged = run.diverged or not np.all(np.isfinite(tail)) or float(np.median(tail)) > 1.5 * first
+    if diverged:  # the same steps at a tenth of the learning rate, for the evidence
+        model = ad.copy()
+        calm_final = float(ad.train(model, ad.optimizer_for(model, 0.1), steps).losses[-1])
+        lr = ad.lr()
+        rep.add("lr-too-high", [f"{steps} steps at {'lr ' + sig(lr) if lr else 'your settings'}: loss {sig(first)} -> "
+                                + ("not finite or exploding" if run.diverged or not np.all(np.isfinite(tail))
+                                   else f"about {sig(float(np.median(tail)))}"),
+                                f"at a tenth of the learning rate: loss {sig(first)} -> {sig(calm_final)}"])
+        return True
+    rep.passed.append("lr-too-high")
+    return False
+
+
+def probe_overfit(ad, rep, steps, target, dead_threshold, min_samples, rounds=3):
+    """Adam (lr 1e-2) on a copy, on this batch only: can the model memorise it?
+
+    The probe tests the model, the loss and the data, not the student's
+    optimizer settings (the learning-rate probe does that). While the loss is
+    still falling it gets up to ``rounds`` x ``steps`` steps.
+    """
+    model = ad.copy()
+    optimizer = ad.optimizer_for(model, default_only=True)
+    parts = []
+    for _ in range(rounds):
+        run = ad.train(model, optimizer, steps)
+        parts.append(np.asarray(run.losses, dtype=np.float64))
+        losses = np.concatenate(parts)
+        if run.diverged or not np.all(np.isfinite(losses)):
+            break
+        first, best, q = float(losses[0]), float(losses.min()), max(steps // 4, 1)
+        if best <= target * first or best < 1e-4 or losses[-1] > 0.95 * float(np.min(losses[:-q])):
+            break  # memorised, or flat
+    first = float(losses[0])
+    if not np.all(np.isfinite(losses)) or run.diverged:
+        rep.add("non-finite-loss", [f"the overfit probe's loss (Adam, lr 1e-2) became {sig(losses[-1])} "
+                                    f"after {len(losses)} steps"])
+    else:
+        final = float(losses[-1])
+        q = max(steps // 4, 1)
+        earlier = float(np.min(losses[:-q]))
+        best = float(losses.min())
+        if best <= target * first or best < 1e-4:
+            rep.passed.append("overfit-one-batch")
+        elif final < 0.95 * earlier:
+            rep.add("too-few-steps", [f"{len(losses)} steps of Adam (lr 1e-2) on one batch: loss {sig(first)} -> "
+                                      f"{sig(final)}",
+                                      f"still falling: {percent(1 - final / earlier)} lower than {q} steps earlier"],
+                    severity="warning")
+        else:
+            rep.add("cannot-overfit", [f"{len(losses)} steps of Adam (lr 1e-2) on one batch of {len(ad.x)}: loss "
+                                       f"{sig(first)} -> {sig(final)} (goal: below {sig(target * first)})",
+                                       f"flat: the last {q} steps lowered it by less than 5%"])
+    # units that died while the probe trained (the lesson 03 mechanism)
+    if len(ad.x) >= min_samples and "dead-relu" not in rep.codes:
+        try:
+            dead = _dead(ad, model)
+        except Exception:  # noqa: BLE001
+            dead = {}
+        bad = {k: v for k, v in dead.items() if v >= dead_threshold}
+        if bad:
+            rep.add("dead-relu", [f"{k}: {percent(v)} of units are 0 for all {len(ad.x)} samples after the probe's "
+                                  f"{len(losses)} steps" for k, v in bad.items()], dead=dead)
+    return run

@@ -1,0 +1,220 @@
+"""Findings and the report that diagnose() and watch() return: stable codes, evidence, fix, lesson."""
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+
+
+LESSONS = {
+    "00": "00 The overfit test",
+    "01": "01 Missing zero_grad",
+    "02": "02 Linear convs",
+    "03": "03 Dying ReLU",
+    "04": "04 Tiny data",
+    "05": "05 BatchNorm with a batch of one",
+}
+
+# code -> (title, fix in one sentence, lessons that teach it)
+CATALOGUE = {
+    "gradients-accumulate": (
+        "gradients are not reset between optimizer steps",
+        "Call optimizer.zero_grad() once per step, before loss.backward().", ("01",)),
+    "softmax-before-crossentropy": (
+        "probabilities fed to a loss that expects logits",
+        "Remove the final softmax/sigmoid (or use from_logits=False in Keras): the loss applies it itself.", ("01",)),
+    "logits-into-probability-loss": (
+        "raw scores fed to a loss that expects probabilities",
+        "Pass from_logits=True (Keras) or use the logits version of the loss (CrossEntropyLoss, BCEWithLogitsLoss).",
+        ("01",)),
+    "one-unit-softmax": (
+        "softmax over a single unit: the output is always 1",
+        "Use one sigmoid unit with binary cross-entropy, or K >= 2 softmax units with categorical cross-entropy.",
+        ("00", "05")),
+    "output-cannot-reach-target": (
+        "the output activation cannot produce the targets",
+        "Use a linear output (no activation) for targets outside the activation's range, or rescale the targets.",
+        ("05",)),
+    "target-shape-broadcast": (
+        "output and target shapes differ, so the loss broadcasts them",
+        "Give the targets the output's shape (e.g. y.reshape(-1, 1) or output.squeeze(1)).", ("00",)),
+    "init-loss-off": (
+        "loss at initialisation is far from the chance level",
+        "Check the output layer, the loss and the labels; initialise the last layer so the untrained model is unsure.",
+        ("00",)),
+    "non-finite-loss": (
+        "the loss is NaN or infinite",
+        "Find the first step with a non-finite loss: lower the learning rate, scale the inputs, check log/division.",
+        ("00",)),
+    "linear-stack": (
+        "two layers with weights with nothing non-linear between them",
+        "Put an activation (e.g. ReLU) after each hidden Dense/Linear/Conv layer.", ("02",)),
+    "unscaled-inputs": (
+        "the inputs are badly scaled",
+        "Standardise the inputs per feature with the training set's mean and standard deviation.", ("02", "04")),
+    "degenerate-batchnorm": (
+        "BatchNorm normalises over a single value (or identical values) per feature",
+        "Train with batches of several different samples, or remove the BatchNorm / use LayerNorm there.", ("05",)),
+    "cannot-overfit": (
+        "the model cannot memorise this one batch",
+        "Fix the other findings first; a model that cannot overfit one batch will not learn the dataset.", ("00",)),
+    "too-few-steps": (
+        "the loss was still falling when the probe stopped",
+        "Train for more steps (or with a larger learning rate): this batch is learnable but not yet learned.",
+        ("04", "00")),
+    "zero-gradients": (
+        "layers receive a gradient of exactly zero",
+        "Walk back from the output to the first layer that passes no gradient (dead ReLU, degenerate BatchNorm, "
+        "a layer not connected to the loss).", ("05",)),
+    "vanishing-gradients": (
+        "gradients shrink by orders of magnitude towards the input",
+        "Use ReLU-family activations with He initialisation, normalisation layers or residual connections.", ()),
+    "exploding-gradients": (
+        "gradients grow by orders of magnitude towards the input (or are not finite)",
+        "Scale the inputs and targets, lower the learning rate or clip gradients; check the initialisation.", ()),
+    "dead-relu": (
+        "ReLU units are dead (zero for every sample)",
+        "Lower the learning rate, use LeakyReLU/ELU, and keep narrow layers alive (check biases and input offsets).",
+        ("03",)),
+    "lr-too-high": (
+        "the learning rate makes the loss diverge",
+        "Lower the learning rate (try 10x smaller) until the loss falls steadily.", ("03", "00")),
+    "loss-not-decreasing": (
+        "the loss is not going down",
+        "Run diagnose() on one batch: a model that cannot overfit one batch has a bug, not too little data.",
+        ("00",)),
+    "update-ratio-high": (
+        "each step changes the weights by a large fraction of their size",
+        "Lower the learning rate: healthy steps change weights by about 1e-3 of their norm.", ("00",)),
+    "update-ratio-low": (
+        "steps barely change the weights",
+        "Raise the learning rate, or look for zero gradients: healthy steps change weights by about 1e-3 of "
+        "their norm.", ("00",)),
+}
+
+SEVERITY_ORDER = {"error": 0, "warning": 1, "consequence": 2}
+
+
+@dataclass
+class Finding:
+    """One thing wrong, with the numbers that show it."""
+
+    code: str
+    evidence: list = field(default_factory=list)
+    title: str = ""
+    fix: str = ""
+    lesson: str = ""
+    severity: str = "error"
+    data: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        title, fix, lessons = CATALOGUE.get(self.code, ("", "", ()))
+        self.title = self.title or title
+        self.fix = self.fix or fix
+        if not self.lesson:
+            self.lesson = ", ".join(LESSONS[n] for n in lessons) if lessons else "not covered by a lesson yet"
+        if isinstance(self.evidence, str):
+            self.evidence = [self.evidence]
+
+    def __str__(self) -> str:
+        lines = [f"[{self.code}] {self.title}"]
+        lines += [f"    evidence: {e}" for e in self.evidence]
+        lines += [f"    fix: {self.fix}", f"    lesson: {self.lesson}"]
+        return "\n".join(lines)
+
+
+@dataclass
+class Report:
+    """What diagnose() or watch() found: findings, checks that ran, checks skipped (and why)."""
+
+    findings: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)  # (check, reason)
+    passed: list = field(default_factory=list)  # checks that ran and found nothing
+    source: str = "diagnose"
+    framework: str = ""
+
+    @property
+    def codes(self) -> list:
+        """The findings' codes, sorted: a stable summary to compare and test."""
+        return sorted({f.code for f in self.findings})
+
+    @property
+    def clean(self) -> bool:
+        return not self.findings
+
+    def __contains__(self, code) -> bool:
+        return code in self.codes
+
+    def __len__(self) -> int:
+        return len(self.findings)
+
+    def finding(self, code: str) -> Finding:
+        for f in self.findings:
+            if f.code == code:
+                return f
+        raise KeyError(f"no finding {code!r}; found {self.codes}")
+
+    def add(self, code, evidence, severity="error", **data):
+        self.findings.append(Finding(code, evidence, severity=severity, data=data))
+
+    def skip(self, check, reason):
+        self.skipped.append((check, str(reason)))
+
+    def _sorted(self):
+        return sorted(self.findings, key=lambda f: SEVERITY_ORDER.get(f.severity, 2))
+
+    def __str__(self) -> str:
+        head = f"{self.source} ({self.framework}): "
+        if self.clean:
+            lines = [head + f"no problems found ({len(self.passed)} checks passed)"]
+        else:
+            lines = [head + f"{len(self.findings)} finding(s): {', '.join(self.codes)}"]
+            lines += [str(f) for f in self._sorted()]
+        if self.skipped:
+            lines.append("skipped:")
+            lines += [f"    {check}: {reason}" for check, reason in self.skipped]
+        return "\n".join(lines)
+
+    def _repr_pretty_(self, printer, cycle):
+        printer.text(str(self))
+
+    def _repr_html_(self) -> str:
+        esc = html.escape
+        if self.clean:
+            head = f"<b style='color:#1b5e20'>{esc(self.source)}: no problems found</b> ({len(self.passed)} checks passed)"
+        else:
+            head = f"<b style='color:#b71c1c'>{esc(self.source)}: {len(self.findings)} finding(s)</b>"
+        rows = "".join(
+            f"<tr><td><code>{esc(f.code)}</code></td><td>{esc(f.title)}</td>"
+            f"<td>{'<br>'.join(esc(e) for e in f.evidence)}</td><td>{esc(f.fix)}</td><td>{esc(f.lesson)}</td></tr>"
+            for f in self._sorted())
+        table = ("<table><tr><th>code</th><th>problem</th><th>evidence</th><th>fix</th><th>lesson</th></tr>"
+                 f"{rows}</table>") if rows else ""
+        skipped = "".join(f"<li>{esc(c)}: {esc(r)}</li>" for c, r in self.skipped)
+        skipped = f"<p>Skipped:</p><ul>{skipped}</ul>" if skipped else ""
+        return f"<div class='course-diagnosis'>{head}{table}{skipped}</div>"
+
+
+
+# findings that follow from another one: listed after their cause, and said so
+CONSEQUENCES = {
+    "degenerate-batchnorm": ("dead-relu", "zero-gradients", "vanishing-gradients", "cannot-overfit",
+                             "output-cannot-reach-target"),
+    "one-unit-softmax": ("zero-gradients", "cannot-overfit", "init-loss-off"),
+    "linear-stack": ("cannot-overfit",),
+    "softmax-before-crossentropy": ("cannot-overfit", "too-few-steps"),
+    "output-cannot-reach-target": ("cannot-overfit", "dead-relu", "zero-gradients"),
+    "unscaled-inputs": ("init-loss-off", "cannot-overfit", "too-few-steps", "dead-relu", "exploding-gradients"),
+    "dead-relu": ("zero-gradients", "cannot-overfit", "loss-not-decreasing", "update-ratio-low"),
+    "zero-gradients": ("loss-not-decreasing", "update-ratio-low", "cannot-overfit"),
+    "gradients-accumulate": ("lr-too-high", "update-ratio-high", "loss-not-decreasing", "non-finite-loss"),
+    "target-shape-broadcast": ("cannot-overfit",),
+}
+
+
+def mark_consequences(rep):
+    codes = set(rep.codes)
+    for f in rep.findings:
+        causes = [c for c, follows in CONSEQUENCES.items() if c in codes and f.code in follows and c != f.code]
+        if causes:
+            f.severity = "consequence"
+            f.evidence.append(f"(probably a consequence of {', '.join(causes)})")

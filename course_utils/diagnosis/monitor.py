@@ -1,0 +1,275 @@
+"""watch(): the same instruments on the student's own training loop (PyTorch context manager, Keras callback)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..fmt import percent, sig
+from ..frameworks import framework_of, to_numpy
+from .findings import Report, mark_consequences
+
+
+class _WatchState:
+    """What watch() records, whichever framework: losses, dead fractions, update ratios."""
+
+    def __init__(self, every, dead_threshold, ratio_range):
+        self.every = max(int(every), 1)
+        self.dead_threshold = dead_threshold
+        self.ratio_low, self.ratio_high = ratio_range
+        self.losses = []
+        self.dead = []  # (step, {layer: fraction})
+        self.ratios = []  # (step, {layer: ratio})
+        self.leftover = []  # (step, leftover norm, fresh norm)
+        self.zero_at_step = []  # (step, {layer: norm}) read just before optimizer.step
+        self.framework = ""
+
+    def report(self) -> Report:
+        rep = Report(source="watch", framework=self.framework)
+        losses = np.asarray(self.losses, dtype=np.float64)
+        n = len(losses)
+        if self.leftover:
+            step, old, fresh = self.leftover[-1]
+            rep.add("gradients-accumulate",
+                    [f"at {len(self.leftover)} step(s), .grad still held the previous step's gradient when backward() "
+                     f"added a new one (step {step}: left over {sig(old)}, new {sig(fresh)})"])
+        elif self.framework == "torch":
+            rep.passed.append("gradients-accumulate")
+        if n == 0:
+            rep.skip("loss", "no losses recorded (call w.step(loss) once per step)")
+        else:
+            bad = np.flatnonzero(~np.isfinite(losses))
+            if bad.size:
+                rep.add("non-finite-loss", [f"the loss was {losses[bad[0]]} at step {bad[0]} "
+                                            f"(first of {bad.size} non-finite steps)"])
+            finite = losses[np.isfinite(losses)]
+            if finite.size >= 10:
+                k = max(finite.size // 5, 2)
+                start, end = float(np.median(finite[:k])), float(np.median(finite[-k:]))
+                peak = float(finite.max())
+                if peak > 10 * max(start, 1e-12) and end > 2 * start:
+                    rep.add("lr-too-high", [f"loss rose from {sig(start)} (first {k} steps) to {sig(end)} "
+                                            f"(last {k}), peak {sig(peak)}"])
+                elif end >= 0.95 * start and not bad.size:
+                    rep.add("loss-not-decreasing", [f"median loss of the first {k} steps {sig(start)}, of the last {k} "
+                                                    f"{sig(end)} over {n} steps"])
+                else:
+                    rep.passed.append("loss-trend")
+            elif not bad.size:
+                rep.skip("loss-trend", f"{finite.size} finite losses recorded: need >= 10 to see a trend")
+        if n and not np.all(np.isfinite(losses)):
+            rep.skip("dead-relu / update-ratio", "the loss went non-finite: weights after that say nothing")
+            return rep
+        if self.dead:
+            first, last = self.dead[0][1], self.dead[-1][1]
+            died = {k: (first.get(k, 0.0), v) for k, v in last.items() if v >= self.dead_threshold}
+            if died:
+                rep.add("dead-relu", [f"{k}: {percent(a)} dead at step {self.dead[0][0]}, {percent(b)} at step "
+                                      f"{self.dead[-1][0]}" for k, (a, b) in died.items()])
+            else:
+                rep.passed.append("dead-relu")
+        if self.zero_at_step:
+            layers = self.zero_at_step[-1][1]
+            always = [k for k in layers if all(r[1].get(k, 1) == 0 for r in self.zero_at_step)]
+            if always and len(self.zero_at_step) >= 2:
+                rep.add("zero-gradients", [f"{len(always)} of {len(layers)} layers held a gradient of exactly 0 at "
+                                           f"all {len(self.zero_at_step)} sampled optimizer steps: {', '.join(always)}",
+                                           "(zero_grad() between backward() and step()? a cut in the graph?)"])
+        if self.ratios:
+            layers = self.ratios[-1][1].keys()
+            med = {k: float(np.median([r[1][k] for r in self.ratios if k in r[1]])) for k in layers}
+            high = {k: v for k, v in med.items() if v > self.ratio_high}
+            if high:
+                rep.add("update-ratio-high", [f"{k}: median update/weight ratio {sig(v)} (healthy: about 1e-3, "
+                                              f"flagged above {sig(self.ratio_high)})" for k, v in high.items()])
+            elif med and max(med.values()) < self.ratio_low:
+                rep.add("update-ratio-low", [f"largest median update/weight ratio {sig(max(med.values()))} over "
+                                             f"{len(self.ratios)} sampled steps (flagged below {sig(self.ratio_low)})"])
+            else:
+                rep.passed.append("update-ratio")
+        mark_consequences(rep)
+        return rep
+
+
+class TorchWatch:
+    """Hooks on a PyTorch model (and optimizer) that read your own training loop.
+
+        with watch(model, optimizer=opt, every=10) as w:
+            for step in range(steps):
+                opt.zero_grad(); loss = loss_fn(model(x), y); loss.backward(); opt.step()
+                w.step(loss)
+        w.report()
+
+    - gradients-accumulate: a hook on each parameter's gradient sees ``.grad``
+      just before backward() adds the new gradient; if an optimizer step came
+      since the last backward and ``.grad`` is not empty, it was never reset.
+      (Several backward passes per step, on purpose, are not flagged.)
+    - dead units: forward hooks on the ReLU-family modules, every ``every`` steps;
+    - update/weight ratio: weights copied at a sampled w.step(), compared at the next;
+    - with ``optimizer``: its step pre-hook reads ``.grad`` at step time (all-zero gradients).
+    Nothing in the model or optimizer changes; the hooks are removed on exit.
+    """
+
+    def __init__(self, model, optimizer=None, every=10, dead_threshold=0.5, ratio_range=(1e-7, 0.1), check=4):
+        from .. import instruments_torch
+
+        self._it = instruments_torch
+        self.model, self.optimizer = model, optimizer
+        self.state = _WatchState(every, dead_threshold, ratio_range)
+        self.state.framework = "torch"
+        self._handles = []
+        self._steps = 0
+        self._stepped_since_backward = {}
+        self._snapshot = None
+        self._check = check
+        self._opt_steps = 0
+
+    # hooks -----------------------------------------------------------------
+    def _grad_hook(self, param, key):
+        def hook(grad):
+            if self._stepped_since_backward.get(key, False) and param.grad is not None:
+                old = float(param.grad.detach().double().norm())
+                if old > 0:
+                    self.state.leftover.append((self._now(), old, float(grad.detach().double().norm())))
+            self._stepped_since_backward[key] = False
+            return None
+        return hook
+
+    def _activation_hook(self, name):
+        def hook(module, inputs, output):
+            now = self._now()
+            if now % self.state.every == 0 and output.dim() >= 1 and output.shape[0] >= 2:
+                units = self._it._units_last(output.detach())
+                frac = float((units <= 0).all(dim=0).double().mean())
+                if not self.state.dead or self.state.dead[-1][0] != now:
+                    self.state.dead.append((now, {}))
+                self.state.dead[-1][1][name] = frac
+        return hook
+
+    def _pre_step(self, optimizer, args, kwargs):
+        if self._now() % self.state.every == 0:
+            self.state.zero_at_step.append((self._now(), self._it.stored_grad_norms(self.model)))
+
+    def __enter__(self):
+        params = [p for p in self.model.parameters() if p.requires_grad][: self._check]
+        for i, p in enumerate(params):
+            self._handles.append(p.register_hook(self._grad_hook(p, i)))
+        for name, module in self._it.activation_layers(self.model).items():
+            self._handles.append(module.register_forward_hook(self._activation_hook(name)))
+        if self.optimizer is not None:
+            self._handles.append(self.optimizer.register_step_pre_hook(self._pre_step))
+            self._handles.append(self.optimizer.register_step_post_hook(lambda opt, args, kwargs: self._mark_step()))
+        return self
+
+    def _mark_step(self):
+        for key in self._stepped_since_backward:
+            self._stepped_since_backward[key] = True
+        self._opt_steps += 1  # counts steps also in a loop that never calls w.step()
+
+    def _now(self):
+        return max(self._steps, self._opt_steps)
+
+    def __exit__(self, *exc):
+        for h in self._handles:
+            h.remove()
+        self._handles = []
+        return False
+
+    def step(self, loss=None):
+        """Call once per optimizer step, after optimizer.step(), with that step's loss."""
+        if loss is not None:
+            self.state.losses.append(float(loss.detach() if hasattr(loss, "detach") else loss))
+        if self._snapshot is not None:
+            self.state.ratios.append((self._steps, self._it.update_ratios(self._snapshot, self.model)))
+            self._snapshot = None
+        self._steps += 1
+        if self.optimizer is None:
+            self._mark_step()
+        if self._steps % self.state.every == 0:
+            self._snapshot = self._it.snapshot_weights(self.model)
+
+    def report(self) -> Report:
+        return self.state.report()
+
+    def __str__(self):
+        return str(self.report())
+
+    def _repr_html_(self):
+        return self.report()._repr_html_()
+
+
+def _keras_watch_class():
+    import keras
+
+    class KerasWatch(keras.callbacks.Callback):
+        """A callback for ``model.fit``: losses, dead units (on ``x``), update/weight ratios.
+
+        Keras's fit resets gradients itself, so gradients-accumulate does not
+        apply. ``x``: a sample batch on which dead units are read every
+        ``every`` batches (optional).
+        """
+
+        def __init__(self, x=None, every=10, dead_threshold=0.5, ratio_range=(1e-7, 0.1)):
+            super().__init__()
+            self.x = None if x is None else np.asarray(to_numpy(x))
+            self.state = _WatchState(every, dead_threshold, ratio_range)
+            self.state.framework = "keras"
+            self._steps = 0
+            self._snapshot = None
+
+        def on_train_batch_begin(self, batch, logs=None):
+            from .. import instruments_keras as ik
+
+            if self._steps % self.state.every == 0:
+                self._snapshot = ik.snapshot_weights(self.model)
+                if self.x is not None and len(self.x) >= 2:
+                    try:
+                        self.state.dead.append((self._steps, ik.dead_fraction(self.model, self.x)))
+                    except TypeError:
+                        self.x = None
+
+        def on_train_batch_end(self, batch, logs=None):
+            from .. import instruments_keras as ik
+
+            if logs and "loss" in logs:
+                self.state.losses.append(float(logs["loss"]))
+            if self._snapshot is not None:
+                self.state.ratios.append((self._steps, ik.update_ratios(self._snapshot, self.model)))
+                self._snapshot = None
+            self._steps += 1
+
+        def on_train_end(self, logs=None):
+            from .. import instruments_keras as ik
+
+            if self.x is not None:
+                self.state.dead.append((self._steps, ik.dead_fraction(self.model, self.x)))
+
+        def report(self) -> Report:
+            return self.state.report()
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def __str__(self):
+            return str(self.report())
+
+        def _repr_html_(self):
+            return self.report()._repr_html_()
+
+    return KerasWatch
+
+
+def watch(model, optimizer=None, every: int = 10, x=None, dead_threshold: float = 0.5, ratio_range=(1e-7, 0.1)):
+    """Watch your own training: a context manager (PyTorch) or a callback for ``fit`` (Keras).
+
+    PyTorch: ``with watch(model, optimizer=opt) as w: ... w.step(loss)`` after each optimizer.step().
+    Keras: ``w = watch(model, x=x_sample); model.fit(..., callbacks=[w])``.
+    Then ``w.report()``: a Report with the same findings and codes as diagnose().
+    every: read the heavier instruments (dead units, update ratios) every this many steps.
+    ratio_range: update/weight ratios flagged below/above (healthy SGD/Adam: about 1e-3).
+    """
+    framework = framework_of(model)
+    if framework == "torch":
+        return TorchWatch(model, optimizer, every, dead_threshold, ratio_range)
+    return _keras_watch_class()(x, every, dead_threshold, ratio_range)
