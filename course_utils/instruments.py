@@ -9,7 +9,8 @@ frameworks:
 - ``stored_grad_norms(model)``: what PyTorch's ``.grad`` holds right now,
   for a loop you wrote yourself (this is how accumulating gradients show);
 - ``dead_fraction(model, x)``: fraction of units per ReLU-family layer that
-  are <= 0 for every sample in the batch;
+  are <= 0 for every sample in the batch (dead only where
+  ``gradient_stopping_layers(model)`` says no gradient passes below zero);
 - ``activation_stats(model, x)``: mean, std and fraction of zeros per
   activation layer;
 - ``snapshot_weights`` / ``update_ratios``: ||w_after - w_before|| / ||w_before||
@@ -56,6 +57,11 @@ def stored_grad_norms(model) -> dict:
 
 def dead_fraction(model, x) -> dict:
     return backend(model).dead_fraction(model, x)
+
+
+def gradient_stopping_layers(model) -> set:
+    """The activation layers where "<= 0 for every sample" means dead (no gradient below zero): ReLU, not LeakyReLU."""
+    return backend(model).gradient_stopping_layers(model)
 
 
 def activation_stats(model, x) -> dict:

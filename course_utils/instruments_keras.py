@@ -36,6 +36,17 @@ def activation_layers(model) -> dict:
     return {layer.name: layer for layer in keras_layers(model) if _activation_name(layer)}
 
 
+def gradient_stopping_layers(model) -> set:
+    """Names of the activation layers that pass no gradient below zero (relu, relu6, a slope-0 LeakyReLU)."""
+    stopping = set()
+    for name, layer in activation_layers(model).items():
+        kind = _activation_name(layer)
+        slope = getattr(layer, "negative_slope", 0.0)
+        if kind in ("relu", "relu6") or (kind in ("ReLU", "LeakyReLU") and float(slope) == 0.0):
+            stopping.add(name)
+    return stopping
+
+
 def _norm(tensors) -> float:
     return float(np.sqrt(sum(float(tf.reduce_sum(tf.cast(t, tf.float64) ** 2)) for t in tensors)))
 

@@ -35,6 +35,16 @@ def activation_layers(model: nn.Module) -> dict:
     return {layer_label(name, m): m for name, m in model.named_modules() if isinstance(m, ACTIVATION_TYPES)}
 
 
+def gradient_stopping_layers(model: nn.Module) -> set:
+    """Labels of the activation layers that pass no gradient below zero (ReLU, ReLU6, LeakyReLU with slope 0).
+
+    Only there does "<= 0 for every sample" mean dead: a LeakyReLU, PReLU or
+    ELU unit in its negative region still passes a gradient and can recover.
+    """
+    return {name for name, m in activation_layers(model).items()
+            if isinstance(m, (nn.ReLU, nn.ReLU6)) or (isinstance(m, nn.LeakyReLU) and m.negative_slope == 0)}
+
+
 def _norm(tensors) -> float:
     return float(torch.sqrt(sum((t.detach().double() ** 2).sum() for t in tensors)))
 

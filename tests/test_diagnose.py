@@ -154,6 +154,26 @@ def test_dead_relu():
     assert any(check == "dead-relu" for check, _ in small.skipped)
 
 
+def test_leaky_units_below_zero_are_not_called_dead():
+    # A LeakyReLU unit whose input is negative for every sample still passes slope x gradient:
+    # telling this student to "use LeakyReLU" would be a false alarm. The same weights with ReLU are dead.
+    x, y = data(32, 10, 3)
+    for act, expect_dead in ((lambda: nn.LeakyReLU(0.1), False), (nn.ReLU, True), (lambda: nn.LeakyReLU(0.0), True)):
+        model = mlp(10, 24, 3, act=act)
+        with torch.no_grad():
+            model[0].bias.fill_(-50.0)
+        assert ("dead-relu" in diagnose(model, x, y, CE, steps=0)) is expect_dead
+        opt = torch.optim.SGD(model.parameters(), lr=1e-3)
+        with watch(model, optimizer=opt, every=1) as w:
+            for _ in range(3):
+                opt.zero_grad()
+                loss = CE(model(x), y)
+                loss.backward()
+                opt.step()
+                w.step(loss)
+        assert ("dead-relu" in w.report()) is expect_dead
+
+
 def test_vanishing_and_exploding_gradients():
     torch.manual_seed(0)
     x, y = data(32, 10, 3)

@@ -109,6 +109,17 @@ def test_update_ratio_of_a_known_change(make):
     assert ratios[first] == pytest.approx(0.1, rel=1e-5)
 
 
+def test_gradient_stopping_layers_are_the_relus_not_the_leaky_ones():
+    torch_model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 3), nn.LeakyReLU(0.1), nn.Linear(3, 3),
+                                nn.LeakyReLU(0.0), nn.ELU(), nn.ReLU6())
+    assert instruments.gradient_stopping_layers(torch_model) == {"1 ReLU", "5 LeakyReLU", "7 ReLU6"}
+    keras_model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3, activation="relu", name="d_relu"),
+                                    keras.layers.Dense(3, activation="leaky_relu", name="d_leaky"),
+                                    keras.layers.LeakyReLU(0.0, name="flat_leaky"), keras.layers.ReLU(name="relu_layer"),
+                                    keras.layers.ELU(name="elu_layer")])
+    assert instruments.gradient_stopping_layers(keras_model) == {"d_relu", "flat_leaky", "relu_layer"}
+
+
 def test_activation_stats_known_values():
     stats = instruments.activation_stats(torch_net(), torch.from_numpy(X))["1 ReLU"]
     # outputs: units 2,3 copy x's two columns, units 0,1 are zero

@@ -363,11 +363,13 @@ def check_gradients(ad, rep, model, vanish=1e-3, explode=1e3, too_large=1e2):
 
 
 def _dead(ad, model):
+    """Dead fraction of the layers where off means no gradient (ReLU): a LeakyReLU unit below zero still learns."""
     from .. import instruments
 
     if ad.framework == "torch":
         model.train(ad.has_batchnorm(model))
-    return instruments.dead_fraction(model, ad.x)
+    stopping = instruments.gradient_stopping_layers(model)
+    return {k: v for k, v in instruments.dead_fraction(model, ad.x).items() if k in stopping}
 
 
 def check_dead(ad, rep, model, threshold, min_samples, label="at initialisation"):

@@ -8,6 +8,12 @@ from ..frameworks import framework_of, to_numpy
 from .findings import Report, mark_consequences
 
 
+def _dead_relu_fraction(ik, model, x) -> dict:
+    """Keras: dead fraction of the layers that pass no gradient below zero (a LeakyReLU unit below zero still learns)."""
+    stopping = ik.gradient_stopping_layers(model)
+    return {k: v for k, v in ik.dead_fraction(model, x).items() if k in stopping}
+
+
 class _WatchState:
     """What watch() records, whichever framework: losses, dead fractions, update ratios."""
 
@@ -152,7 +158,10 @@ class TorchWatch:
         params = [p for p in self.model.parameters() if p.requires_grad][: self._check]
         for i, p in enumerate(params):
             self._handles.append(p.register_hook(self._grad_hook(p, i)))
+        stopping = self._it.gradient_stopping_layers(self.model)  # only there is "off" dead
         for name, module in self._it.activation_layers(self.model).items():
+            if name not in stopping:
+                continue
             self._handles.append(module.register_forward_hook(self._activation_hook(name)))
         if self.optimizer is not None:
             self._handles.append(self.optimizer.register_step_pre_hook(self._pre_step))
@@ -222,7 +231,7 @@ def _keras_watch_class():
                 self._snapshot = ik.snapshot_weights(self.model)
                 if self.x is not None and len(self.x) >= 2:
                     try:
-                        self.state.dead.append((self._steps, ik.dead_fraction(self.model, self.x)))
+                        self.state.dead.append((self._steps, _dead_relu_fraction(ik, self.model, self.x)))
                     except TypeError:
                         self.x = None
 
@@ -240,7 +249,7 @@ def _keras_watch_class():
             from .. import instruments_keras as ik
 
             if self.x is not None:
-                self.state.dead.append((self._steps, ik.dead_fraction(self.model, self.x)))
+                self.state.dead.append((self._steps, _dead_relu_fraction(ik, self.model, self.x)))
 
         def report(self) -> Report:
             return self.state.report()
