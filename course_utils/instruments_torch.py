@@ -80,18 +80,33 @@ def fresh_grad_norms(model: nn.Module, x, y, loss_fn) -> dict:
     return norms
 
 
-def activation_outputs(model: nn.Module, x) -> dict:
-    """name -> output tensor of every activation layer on input ``x`` (no grad)."""
-    outputs, handles = {}, []
+def _capture_activations(model: nn.Module, x, side: str) -> dict:
+    """name -> what goes into (side="input") or comes out of (side="output") every activation layer."""
+    captured, handles = {}, []
     for name, module in activation_layers(model).items():
-        handles.append(module.register_forward_hook(lambda m, i, o, name=name: outputs.__setitem__(name, o.detach())))
+        if side == "input":
+            # a pre-hook, and a copy: an in-place ReLU (nn.ReLU(True)) overwrites its input
+            handles.append(module.register_forward_pre_hook(
+                lambda m, inputs, name=name: captured.__setitem__(name, inputs[0].detach().clone())))
+        else:
+            handles.append(module.register_forward_hook(lambda m, i, o, name=name: captured.__setitem__(name, o.detach())))
     try:
         with torch.no_grad():
             model(x)
     finally:
         for handle in handles:
             handle.remove()
-    return outputs
+    return captured
+
+
+def activation_outputs(model: nn.Module, x) -> dict:
+    """name -> output tensor of every activation layer on input ``x`` (no grad)."""
+    return _capture_activations(model, x, "output")
+
+
+def activation_inputs(model: nn.Module, x) -> dict:
+    """name -> input tensor (the pre-activation) of every activation layer on input ``x`` (no grad)."""
+    return _capture_activations(model, x, "input")
 
 
 def _units_last(t: torch.Tensor) -> torch.Tensor:
