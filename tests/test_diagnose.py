@@ -87,9 +87,41 @@ def test_linear_stack(sizes):
     pooled = nn.Sequential(nn.Conv1d(1, 4, 3), nn.MaxPool1d(2), nn.Conv1d(4, 4, 3), nn.Flatten(),
                            nn.Linear(4 * ((d - 2) // 2 - 2), k))
     report = diagnose(pooled, x[:, None, :], y, CE, steps=0)
-    # MaxPool is non-linear: only Conv1d(2) -> Flatten -> Linear is a linear pair
-    assert len([e for e in report.finding("linear-stack").evidence if "compose" in e]) == 1
+    # MaxPool is non-linear: only Conv1d(2) -> Flatten -> Linear is a linear pair, and a linear pair inside a
+    # non-linear model does not stop it fitting (lesson 02): a note, and the report stays clean
+    assert "linear-stack" not in report and report.clean
+    assert len([n for n in report.notes if "compose into one linear map" in n]) == 1
+    assert "notes:" in str(report) and "Notes:" in report._repr_html_()
+    convs = nn.Sequential(nn.Conv1d(1, 4, 3), nn.Conv1d(4, 4, 3), nn.Flatten(), nn.Linear(4 * (d - 4), k))
+    whole = diagnose(convs, x[:, None, :], y, CE, steps=0).finding("linear-stack")
+    assert len([e for e in whole.evidence if "compose into one linear map" in e]) == 3  # 2 pairs + the summary
 
+
+def test_overfit_probe_lowers_its_own_rate_instead_of_blaming_the_model(monkeypatch):
+    # a deep chain that Adam at lr 1e-2 blows up is not broken: the probe tries 1e-3 before reporting anything
+    from course_utils.diagnosis import checks
+
+    torch.manual_seed(0)
+    x = torch.randn(32, 10)
+    y = x[:, :1] - x[:, 1:2] ** 2
+    model = nn.Sequential(nn.Linear(10, 64), nn.Tanh(), *[nn.Linear(64, 64, bias=False) for _ in range(19)],
+                          nn.Linear(64, 1))
+    assert "non-finite-loss" not in diagnose(model, x, y, nn.MSELoss(), steps=60)
+    monkeypatch.setattr(checks, "PROBE_RATES", (1e-2,))  # the probe as it was: one rate only
+    assert "non-finite-loss" in diagnose(model, x, y, nn.MSELoss(), steps=60)
+
+
+def test_units_the_probe_kills_are_a_note_when_the_batch_is_memorised_anyway():
+    # Adam at lr 1e-2 kills many units of a wide default-initialised MLP, but it still memorises the batch:
+    # those deaths are the probe's, not a reason the model cannot fit
+    torch.manual_seed(0)
+    x = torch.randn(32, 10)
+    y = x[:, :1] - x[:, 1:2] ** 2
+    model = nn.Sequential(nn.Linear(10, 512), nn.ReLU(), *[m for _ in range(3) for m in (nn.Linear(512, 512), nn.ReLU())],
+                          nn.Linear(512, 1))
+    report = diagnose(model, x, y, nn.MSELoss(), steps=60)
+    assert "dead-relu" not in report and "overfit-one-batch" in report.passed
+    assert any("after the probe's" in note for note in report.notes)
 
 def test_unscaled_inputs_trigger_and_standardised_do_not():
     x, y = data(32, 10, 3)

@@ -49,10 +49,14 @@ class TorchAdapter:
     def loss_of(self, out, y=None):
         return float(self.loss(out, self.y if y is None else y))
 
-    def optimizer_for(self, model, lr_scale=1.0, default_only=False):
+    def probe_optimizer(self, model, lr=1e-2):
+        """The probes' own optimizer: Adam at ``lr``, whatever the student uses."""
+        return self.torch.optim.Adam(model.parameters(), lr=lr)
+
+    def optimizer_for(self, model, lr_scale=1.0):
         """A new optimizer of the student's class and settings, on ``model``'s parameters."""
-        if self.optimizer is None or default_only:
-            return self.torch.optim.Adam(model.parameters(), lr=1e-2)
+        if self.optimizer is None:
+            return self.probe_optimizer(model)
         index = {id(p): i for i, p in enumerate(self.original.parameters())}
         params = list(model.parameters())
         groups = []
@@ -137,9 +141,12 @@ class KerasAdapter:
     def loss_of(self, out, y=None):
         return float(self.tf.reduce_mean(self.loss_fn(self.y if y is None else y, out)))
 
-    def optimizer_for(self, model, lr_scale=1.0, default_only=False):
-        if self.optimizer is None or default_only:
-            return self.keras.optimizers.Adam(1e-2)
+    def probe_optimizer(self, model, lr=1e-2):
+        return self.keras.optimizers.Adam(lr)
+
+    def optimizer_for(self, model, lr_scale=1.0):
+        if self.optimizer is None:
+            return self.probe_optimizer(model)
         config = self.optimizer.get_config()
         if lr_scale != 1.0 and isinstance(config.get("learning_rate"), (int, float)):
             config["learning_rate"] = config["learning_rate"] * lr_scale

@@ -212,11 +212,19 @@ def check_linear_stack(ad, rep, model, trace):
     pairs = list(found.pairs)
     if ad.framework == "torch" and pairs and not isinstance(model, ad.nn.Sequential):
         pairs = [p for p in pairs if _torch_pair_flows(ad, p, trace)]
-    if pairs:
+    linked = {(p.first, p.second) for p in pairs}
+    maps = list(found.maps)
+    whole = len(maps) >= 2 and all((a, b) in linked for a, b in zip(maps, maps[1:]))
+    if whole:
+        # every layer with weights feeds the next with nothing non-linear between: one linear map in all
         rep.add("linear-stack", [f"{p}: these compose into one linear map" for p in pairs]
-                + [f"{len(pairs)} of {len(found.maps)} layers with weights feed another with nothing non-linear "
-                   "between"])
+                + [f"all {len(maps)} layers with weights compose into one linear map (plus the output activation): "
+                   "the model can fit only what a linear model can"])
     else:
+        # a linear pair inside a non-linear network wastes a layer but does not stop it fitting (lesson 02):
+        # worth a note, not a finding (a linear bottleneck or output stretch is often on purpose)
+        rep.notes += [f"{p}: compose into one linear map; the rest of the model is non-linear, so this does not stop "
+                      "it fitting (if you meant an activation there, add one)" for p in pairs]
         rep.passed.append("linear-stack")
 
 
@@ -413,53 +421,84 @@ def probe_lr(ad, rep, steps):
     return False
 
 
-def probe_overfit(ad, rep, steps, target, dead_threshold, min_samples, rounds=3):
-    """Adam (lr 1e-2) on a copy, on this batch only: can the model memorise it?
+def _rate(lr) -> str:
+    return f"{lr:.0e}".replace("e-0", "e-")  # 1e-2, as the lessons write it
 
-    The probe tests the model, the loss and the data, not the student's
-    optimizer settings (the learning-rate probe does that). While the loss is
-    still falling it gets up to ``rounds`` x ``steps`` steps.
-    """
-    model = ad.copy()
-    optimizer = ad.optimizer_for(model, default_only=True)
+
+PROBE_RATES = (1e-2, 1e-3, 1e-4)  # the overfit probe's Adam: the next one only if the previous diverged
+
+
+def _probe_rounds(ad, model, optimizer, steps, target, rounds):
+    """Train up to ``rounds`` x ``steps`` steps while the loss still falls; (losses, diverged)."""
     parts = []
     for _ in range(rounds):
         run = ad.train(model, optimizer, steps)
         parts.append(np.asarray(run.losses, dtype=np.float64))
         losses = np.concatenate(parts)
         if run.diverged or not np.all(np.isfinite(losses)):
-            break
+            return losses, True
         first, best, q = float(losses[0]), float(losses.min()), max(steps // 4, 1)
         if best <= target * first or best < 1e-4 or losses[-1] > 0.95 * float(np.min(losses[:-q])):
             break  # memorised, or flat
+    return losses, False
+
+
+def probe_overfit(ad, rep, steps, target, dead_threshold, min_samples, rounds=3):
+    """Adam on a copy, on this batch only: can the model memorise it?
+
+    The probe tests the model, the loss and the data, not the student's
+    optimizer settings (the learning-rate probe does that). It starts at
+    Adam's lr 1e-2 and, only if that diverges, tries 1e-3 then 1e-4: a deep
+    network that 1e-2 blows up is not broken, and the probe must not blame it
+    for its own step size. While the loss is still falling it gets up to
+    ``rounds`` x ``steps`` steps.
+    """
+    blown = []  # (lr, loss it reached, steps) of the rates that diverged
+    for lr in PROBE_RATES:
+        model = ad.copy()
+        losses, diverged = _probe_rounds(ad, model, ad.probe_optimizer(model, lr), steps, target, rounds)
+        if not diverged:
+            break
+        blown.append((lr, losses[-1], len(losses)))
+    adam = f"Adam (lr {_rate(lr)})"
     first = float(losses[0])
-    if not np.all(np.isfinite(losses)) or run.diverged:
-        rep.add("non-finite-loss", [f"the overfit probe's loss (Adam, lr 1e-2) became {sig(losses[-1])} "
-                                    f"after {len(losses)} steps"])
+    if diverged:
+        rep.add("non-finite-loss", ["the overfit probe's loss diverged at every learning rate it tried: "
+                                    + "; ".join(f"lr {_rate(r)}: {sig(v)} after {n} steps" for r, v, n in blown)])
     else:
         final = float(losses[-1])
         q = max(steps // 4, 1)
         earlier = float(np.min(losses[:-q]))
         best = float(losses.min())
+        calmer = ([f"(the probe's Adam diverged at lr {', '.join(_rate(r) for r, _, _ in blown)} on this model, "
+                   f"so it used lr {_rate(lr)})"] if blown else [])
         if best <= target * first or best < 1e-4:
             rep.passed.append("overfit-one-batch")
         elif final < 0.95 * earlier:
-            rep.add("too-few-steps", [f"{len(losses)} steps of Adam (lr 1e-2) on one batch: loss {sig(first)} -> "
+            rep.add("too-few-steps", [f"{len(losses)} steps of {adam} on one batch: loss {sig(first)} -> "
                                       f"{sig(final)}",
-                                      f"still falling: {percent(1 - final / earlier)} lower than {q} steps earlier"],
-                    severity="warning")
+                                      f"still falling: {percent(1 - final / earlier)} lower than {q} steps earlier"]
+                    + calmer, severity="warning")
         else:
-            rep.add("cannot-overfit", [f"{len(losses)} steps of Adam (lr 1e-2) on one batch of {len(ad.x)}: loss "
+            rep.add("cannot-overfit", [f"{len(losses)} steps of {adam} on one batch of {len(ad.x)}: loss "
                                        f"{sig(first)} -> {sig(final)} (goal: below {sig(target * first)})",
-                                       f"flat: the last {q} steps lowered it by less than 5%"])
-    # units that died while the probe trained (the lesson 03 mechanism)
-    if len(ad.x) >= min_samples and "dead-relu" not in rep.codes:
+                                       f"flat: the last {q} steps lowered it by less than 5%"] + calmer)
+    # units that died while the probe trained (the lesson 03 mechanism): often not the ones dead at the start
+    if len(ad.x) >= min_samples:
         try:
             dead = _dead(ad, model)
         except Exception:  # noqa: BLE001
             dead = {}
-        bad = {k: v for k, v in dead.items() if v >= dead_threshold}
-        if bad:
-            rep.add("dead-relu", [f"{k}: {percent(v)} of units are 0 for all {len(ad.x)} samples after the probe's "
-                                  f"{len(losses)} steps" for k, v in bad.items()], dead=dead)
-    return run
+        at_start = rep.finding("dead-relu").data.get("dead", {}) if "dead-relu" in rep.codes else {}
+        died = {k: v for k, v in dead.items() if v >= dead_threshold and v > at_start.get(k, 0.0)}
+        evidence = [f"{k}: {percent(v)} of units are 0 for all {len(ad.x)} samples after the probe's {len(losses)} "
+                    f"steps ({percent(at_start.get(k, 0.0)) if at_start else 'below the threshold'} before)"
+                    for k, v in died.items()]
+        if evidence and "overfit-one-batch" in rep.passed:
+            # the batch was memorised anyway: these deaths (at the probe's own rate) did not stop it fitting
+            rep.notes += [f"{e}, at the probe's lr {_rate(lr)}; it memorised the batch anyway" for e in evidence]
+        elif evidence and at_start:
+            rep.finding("dead-relu").evidence += evidence
+        elif evidence:
+            rep.add("dead-relu", evidence, dead=dead)
+    return losses

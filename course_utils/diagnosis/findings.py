@@ -46,7 +46,7 @@ CATALOGUE = {
         "Find the first step with a non-finite loss: lower the learning rate, scale the inputs, check log/division.",
         ("00",)),
     "linear-stack": (
-        "two layers with weights with nothing non-linear between them",
+        "the model is linear: its layers with weights compose into one linear map",
         "Put an activation (e.g. ReLU) after each hidden Dense/Linear/Conv layer.", ("02",)),
     "unscaled-inputs": (
         "the inputs are badly scaled",
@@ -129,6 +129,7 @@ class Report:
     findings: list = field(default_factory=list)
     skipped: list = field(default_factory=list)  # (check, reason)
     passed: list = field(default_factory=list)  # checks that ran and found nothing
+    notes: list = field(default_factory=list)  # worth knowing, but not a cause of failure: the report stays clean
     source: str = "diagnose"
     framework: str = ""
 
@@ -169,6 +170,9 @@ class Report:
         else:
             lines = [head + f"{len(self.findings)} finding(s): {', '.join(self.codes)}"]
             lines += [str(f) for f in self._sorted()]
+        if self.notes:
+            lines.append("notes:")
+            lines += [f"    {note}" for note in self.notes]
         if self.skipped:
             lines.append("skipped:")
             lines += [f"    {check}: {reason}" for check, reason in self.skipped]
@@ -191,7 +195,9 @@ class Report:
                  f"{rows}</table>") if rows else ""
         skipped = "".join(f"<li>{esc(c)}: {esc(r)}</li>" for c, r in self.skipped)
         skipped = f"<p>Skipped:</p><ul>{skipped}</ul>" if skipped else ""
-        return f"<div class='course-diagnosis'>{head}{table}{skipped}</div>"
+        notes = "".join(f"<li>{esc(n)}</li>" for n in self.notes)
+        notes = f"<p>Notes:</p><ul>{notes}</ul>" if notes else ""
+        return f"<div class='course-diagnosis'>{head}{table}{notes}{skipped}</div>"
 
 
 
