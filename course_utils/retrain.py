@@ -10,7 +10,12 @@ architecture starts from the same fresh network and pays no tracing.
 
 The learning rate is a schedule whose peak and length live in variables
 (``PeakSchedule``), so changing the learning rate, the number of steps or
-switching the decay on and off does not retrace either.
+switching the decay on and off does not retrace either. Neither do new
+inputs of the same shape (raw or standardised x) nor another seed (a run
+from another initialisation loads that seed's fresh weights into the
+cached model); another loss ("mae") or mini-batches compile once more, on
+the same model. ``copy_model`` keeps a trained network when the cached
+model is about to be retrained.
 """
 from __future__ import annotations
 
@@ -55,8 +60,11 @@ def mlp(width: int, depth: int, seed: int = 0):
     return keras.Sequential(layers + [keras.layers.Dense(1)])
 
 
+LOSSES = {"mse": keras.losses.MeanSquaredError, "mae": keras.losses.MeanAbsoluteError}
+
+
 class MLPRetrainer:
-    """Full-batch Adam + MSE retraining of ``mlp(width, depth)``, one cached model per architecture."""
+    """Adam retraining of ``mlp(width, depth)`` (MSE, full batch by default), one cached model per architecture."""
 
     def __init__(self, seed: int = 0, max_cached: int = 16):
         self.seed = seed
@@ -73,7 +81,8 @@ class MLPRetrainer:
             schedule = PeakSchedule()
             optimizer = keras.optimizers.Adam(schedule)
             optimizer.build(model.trainable_variables)
-            self._cache[key] = (model, optimizer, schedule, keras.losses.MeanSquaredError(), model.get_weights())
+            losses = {name: make() for name, make in LOSSES.items()}
+            self._cache[key] = (model, optimizer, schedule, losses, {self.seed: model.get_weights()})
         return self._cache[key]
 
     @property
@@ -81,17 +90,37 @@ class MLPRetrainer:
         return len(self._cache)
 
     def train(self, x, y, width: int, depth: int, lr: float, steps: int, decay: bool = True,
-              on_sample=None, sample_every: int | None = None):
-        """Train a fresh copy of ``mlp(width, depth)``; returns (model, TrainingRun)."""
-        model, optimizer, schedule, loss, initial = self._entry(width, depth)
-        model.set_weights(initial)
+              on_sample=None, sample_every: int | None = None, loss: str = "mse", batch_size: int | None = None,
+              seed: int | None = None):
+        """Train a fresh copy of ``mlp(width, depth)``; returns (model, TrainingRun).
+
+        loss: "mse" or "mae". batch_size: None for full batch, else mini-batches
+        reshuffled every epoch. seed: start from ``mlp(width, depth, seed)``'s
+        weights (and draw that seed's batch order); None: the retrainer's seed.
+        The returned model is the cached one: the next ``train`` of the same
+        architecture overwrites its weights (``copy_model`` keeps them).
+        """
+        if loss not in LOSSES:
+            raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {loss!r}")
+        seed = self.seed if seed is None else int(seed)
+        model, optimizer, schedule, losses, initial = self._entry(width, depth)
+        if seed not in initial:
+            initial[seed] = mlp(width, depth, seed=seed).get_weights()  # built, never compiled
+        model.set_weights(initial[seed])
         for variable in optimizer.variables:
             variable.assign(tf.zeros_like(variable))
         schedule.set(lr, steps, decay)
-        run = train_keras(model, x, y, loss, optimizer, steps=int(steps), sample_every=sample_every,
-                          on_sample=on_sample, seed=self.seed)
+        run = train_keras(model, x, y, losses[loss], optimizer, steps=int(steps), batch_size=batch_size,
+                          sample_every=sample_every, on_sample=on_sample, seed=seed)
         self.last_model = model
         return model, run
+
+
+def copy_model(model):
+    """An independent copy of a Keras model with the same weights (uncompiled; for prediction or more training)."""
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    return copy
 
 
 def predict(model, x) -> np.ndarray:

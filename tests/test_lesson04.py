@@ -15,7 +15,7 @@ import keras  # noqa: E402  (after setup: quiet TensorFlow)
 from course_utils.checks import tiny_data as check_module  # noqa: E402
 from course_utils.checks.tiny_data import STEP_BUDGET, TARGET_MSE, check_memorised  # noqa: E402
 from course_utils.labs import CheckResult  # noqa: E402
-from course_utils.retrain import MLPRetrainer, PeakSchedule, mlp, predict  # noqa: E402
+from course_utils.retrain import MLPRetrainer, PeakSchedule, copy_model, mlp, predict  # noqa: E402
 
 LAB = ROOT / "labs" / "04_tiny_data_lab.ipynb"
 
@@ -98,6 +98,54 @@ def test_retrainer_restarts_from_the_same_fresh_network():
     assert retrainer.cached == 2
     fresh = mlp(16, 2, seed=0)
     np.testing.assert_allclose(predict(fresh, x), predict(mlp(16, 2, seed=0), x))
+
+
+def _tracings(model):
+    return sum(f.experimental_get_tracing_count() for f in model.__dict__["_course_utils_compiled_steps"].values())
+
+
+def test_retrainer_starts_from_another_seed_without_compiling_again():
+    split = tiny_data.forum_points()
+    x = tiny_data.Standardizer.fit(split.x_train)(split.x_train)
+    retrainer = MLPRetrainer(seed=0)
+    model, own = retrainer.train(x, split.y_train, 16, 2, 1e-2, 100)
+    _, seed3 = retrainer.train(x, split.y_train, 16, 2, 1e-2, 100, seed=3)
+    _, raw = retrainer.train(split.x_train, split.y_train, 16, 2, 1e-2, 100, decay=False)   # other inputs, same shape
+    assert retrainer.cached == 1 and _tracings(model) == 1
+    _, reference = MLPRetrainer(seed=3).train(x, split.y_train, 16, 2, 1e-2, 100)
+    np.testing.assert_allclose(seed3.losses, reference.losses, rtol=1e-5)   # the fresh network of seed 3
+    assert not np.allclose(seed3.losses, own.losses)
+    _, own_again = retrainer.train(x, split.y_train, 16, 2, 1e-2, 100)
+    np.testing.assert_allclose(own_again.losses, own.losses, rtol=1e-5)    # back to its own seed's start
+
+
+def test_retrainer_trains_with_mae_and_with_mini_batches_like_train_keras():
+    split = tiny_data.forum_points()
+    x = tiny_data.Standardizer.fit(split.x_train)(split.x_train)
+    retrainer = MLPRetrainer(seed=0)
+    model, mae = retrainer.train(x, split.y_train, 16, 2, 1e-2, 50, loss="mae")
+    fresh = mlp(16, 2, seed=0)
+    assert mae.losses[0] == pytest.approx(np.mean(np.abs(predict(fresh, x) - split.y_train)), rel=1e-5)
+    _, batches = retrainer.train(x, split.y_train, 16, 2, 1e-3, 30, decay=False, batch_size=4)
+    direct = cu.train_keras(fresh, x, split.y_train, keras.losses.MeanSquaredError(), keras.optimizers.Adam(1e-3),
+                            steps=30, batch_size=4, seed=0)
+    np.testing.assert_allclose(batches.losses, direct.losses, rtol=1e-5)
+    assert retrainer.cached == 1
+    with pytest.raises(ValueError, match="loss"):
+        retrainer.train(x, split.y_train, 16, 2, 1e-2, 10, loss="huber")
+
+
+def test_copy_model_keeps_the_weights_when_the_retrainer_moves_on():
+    split = tiny_data.forum_points()
+    x = tiny_data.Standardizer.fit(split.x_train)(split.x_train)
+    retrainer = MLPRetrainer(seed=0)
+    model, _ = retrainer.train(x, split.y_train, 16, 2, 1e-2, 100)
+    kept = copy_model(model)
+    before = predict(model, x)
+    np.testing.assert_array_equal(predict(kept, x), before)
+    retrainer.train(x, split.y_train, 16, 2, 1e-2, 100, seed=1)
+    assert not np.allclose(predict(model, x), before)
+    np.testing.assert_array_equal(predict(kept, x), before)
 
 
 def test_retrainer_reports_divergence_instead_of_raising():
