@@ -116,7 +116,22 @@ def _configure_torch(threads: int) -> None:
         torch.set_num_interop_threads(1)
     except RuntimeError:
         pass  # already set, or torch already ran parallel work: keep what is there
-    torch.use_deterministic_algorithms(True, warn_only=True)
+    _deterministic_torch(torch)
+
+
+def _deterministic_torch(torch) -> None:
+    """``torch.use_deterministic_algorithms(True, warn_only=True)`` without loading torch's compiler.
+
+    The public call also sets ``torch._inductor.config.deterministic``, and importing that module
+    pulls in TorchDynamo and SymPy: about 1.6 s of CPU per notebook on a 2-core machine, for a
+    compiler the course never uses. The setting that eager PyTorch reads is the one below. If the
+    compiler is already loaded, or this torch has no such function, the public call is used.
+    """
+    set_flag = getattr(torch._C, "_set_deterministic_algorithms", None)
+    if set_flag is None or "torch._inductor.config" in sys.modules:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        return
+    set_flag(True, warn_only=True)
 
 
 def _configure_tensorflow(threads: int) -> None:

@@ -94,3 +94,18 @@ def test_tensorflow_setup_is_quiet_and_deterministic():
     assert out.stdout.split() == ["True", "True"]
     # Nothing from TensorFlow's start-up (CUDA probing, oneDNN notices) reaches stderr.
     assert "cuda" not in out.stderr.lower() and "onednn" not in out.stderr.lower(), out.stderr
+
+
+def test_torch_determinism_without_loading_the_compiler():
+    """setup() turns deterministic algorithms on (warn only) without importing torch._inductor (1.6 s)."""
+    out = run_python(
+        "import sys, course_utils as cu\n"
+        "cu.setup(frameworks=('torch',))\n"
+        "import torch\n"
+        "print(torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(),\n"
+        "      'torch._inductor.config' in sys.modules)\n"
+        "import torch._inductor.config as inductor\n"
+        "cu.setup(frameworks=('torch',))  # the compiler is loaded now: the public call sets its flag too\n"
+        "print(inductor.deterministic)\n"
+    )
+    assert out.stdout.split() == ["True", "True", "False", "True"], out.stdout + out.stderr
