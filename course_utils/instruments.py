@@ -64,6 +64,12 @@ def gradient_stopping_layers(model) -> set:
     return backend(model).gradient_stopping_layers(model)
 
 
+def dead_relu_fraction(model, x) -> dict:
+    """``dead_fraction`` of the gradient-stopping layers only: there, off for every sample means dead."""
+    stopping = gradient_stopping_layers(model)
+    return {name: v for name, v in dead_fraction(model, x).items() if name in stopping}
+
+
 def activation_stats(model, x) -> dict:
     return backend(model).activation_stats(model, x)
 

@@ -195,15 +195,7 @@ def test_leaky_units_below_zero_are_not_called_dead():
         with torch.no_grad():
             model[0].bias.fill_(-50.0)
         assert ("dead-relu" in diagnose(model, x, y, CE, steps=0)) is expect_dead
-        opt = torch.optim.SGD(model.parameters(), lr=1e-3)
-        with watch(model, optimizer=opt, every=1) as w:
-            for _ in range(3):
-                opt.zero_grad()
-                loss = CE(model(x), y)
-                loss.backward()
-                opt.step()
-                w.step(loss)
-        assert ("dead-relu" in w.report()) is expect_dead
+        assert ("dead-relu" in train(model, x, y, lr=1e-3, steps=3, every=1)) is expect_dead
 
 
 def test_vanishing_and_exploding_gradients():
@@ -269,9 +261,9 @@ def test_report_renders_and_is_stable_across_thread_counts():
     assert isinstance(report.findings[0], Finding) and isinstance(report, Report)
 
 
-def train(model, x, y, *, zero=True, lr=0.1, steps=40, optimizer_hook=True):
+def train(model, x, y, *, zero=True, lr=0.1, steps=40, optimizer_hook=True, every=5):
     opt = torch.optim.SGD(model.parameters(), lr=lr)
-    with watch(model, optimizer=opt if optimizer_hook else None, every=5) as w:
+    with watch(model, optimizer=opt if optimizer_hook else None, every=every) as w:
         for _ in range(steps):
             if zero:
                 opt.zero_grad()

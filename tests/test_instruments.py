@@ -118,6 +118,15 @@ def test_gradient_stopping_layers_are_the_relus_not_the_leaky_ones():
                                     keras.layers.LeakyReLU(0.0, name="flat_leaky"), keras.layers.ReLU(name="relu_layer"),
                                     keras.layers.ELU(name="elu_layer")])
     assert instruments.gradient_stopping_layers(keras_model) == {"d_relu", "flat_leaky", "relu_layer"}
+    x = torch.tensor([[-1.0, -1.0], [-2.0, -0.5]])
+    with torch.no_grad():
+        for m in torch_model:
+            if isinstance(m, nn.Linear):
+                m.weight.fill_(1.0)
+                m.bias.fill_(0.0)
+    # every unit is <= 0 for both samples, but only the ReLU-like layers count as dead
+    assert instruments.dead_fraction(torch_model, x)["3 LeakyReLU"] == 1.0
+    assert instruments.dead_relu_fraction(torch_model, x) == {"1 ReLU": 1.0, "5 LeakyReLU": 1.0, "7 ReLU6": 1.0}
 
 
 def test_activation_stats_known_values():

@@ -376,8 +376,7 @@ def _dead(ad, model):
 
     if ad.framework == "torch":
         model.train(ad.has_batchnorm(model))
-    stopping = instruments.gradient_stopping_layers(model)
-    return {k: v for k, v in instruments.dead_fraction(model, ad.x).items() if k in stopping}
+    return instruments.dead_relu_fraction(model, ad.x)
 
 
 def check_dead(ad, rep, model, threshold, min_samples, label="at initialisation"):

@@ -3,15 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import instruments
 from ..fmt import percent, sig
 from ..frameworks import framework_of, to_numpy
 from .findings import Report, mark_consequences
-
-
-def _dead_relu_fraction(ik, model, x) -> dict:
-    """Keras: dead fraction of the layers that pass no gradient below zero (a LeakyReLU unit below zero still learns)."""
-    stopping = ik.gradient_stopping_layers(model)
-    return {k: v for k, v in ik.dead_fraction(model, x).items() if k in stopping}
 
 
 class _WatchState:
@@ -231,7 +226,7 @@ def _keras_watch_class():
                 self._snapshot = ik.snapshot_weights(self.model)
                 if self.x is not None and len(self.x) >= 2:
                     try:
-                        self.state.dead.append((self._steps, _dead_relu_fraction(ik, self.model, self.x)))
+                        self.state.dead.append((self._steps, instruments.dead_relu_fraction(self.model, self.x)))
                     except TypeError:
                         self.x = None
 
@@ -246,10 +241,8 @@ def _keras_watch_class():
             self._steps += 1
 
         def on_train_end(self, logs=None):
-            from .. import instruments_keras as ik
-
             if self.x is not None:
-                self.state.dead.append((self._steps, _dead_relu_fraction(ik, self.model, self.x)))
+                self.state.dead.append((self._steps, instruments.dead_relu_fraction(self.model, self.x)))
 
         def report(self) -> Report:
             return self.state.report()
