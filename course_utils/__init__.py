@@ -15,7 +15,7 @@ lesson never imports TensorFlow.
 from importlib import import_module
 
 from . import data, fmt, instruments, plots
-from .fmt import below, percent, sig
+from .fmt import approx, below, claim, percent, sig
 from .repro import seed, setup
 from .runs import TrainingRun
 
@@ -31,7 +31,7 @@ _LAZY = {
     "watch": ("diagnosis", "watch"),
 }
 
-__all__ = ["data", "fmt", "instruments", "plots", "setup", "seed", "sig", "below", "percent", "TrainingRun", *_LAZY]
+__all__ = ["data", "fmt", "instruments", "plots", "setup", "seed", "sig", "below", "percent", "approx", "claim", "TrainingRun", *_LAZY]
 
 
 def __getattr__(name):

@@ -35,9 +35,10 @@ _TF_ENVIRONMENT = {
 def default_threads(framework: str = "torch") -> int:
     """Thread count for torch or TensorFlow: 1 unless the environment says otherwise.
 
-    ``COURSE_THREADS`` sets both; ``COURSE_TORCH_THREADS`` sets torch's alone
-    (the test suite uses it to re-run the notebooks with another torch thread
-    count and check that the printed figures do not change).
+    ``COURSE_THREADS`` sets both; ``COURSE_TORCH_THREADS`` sets torch's alone.
+    The configuration matrix (tests/output_matrix.py) runs every notebook with
+    ``COURSE_THREADS=2`` as well, to check that no printed figure depends on
+    how sums are split between threads.
 
     The course's models are small: splitting their matrix products across
     threads gains little, and when the cores are busy with anything else,

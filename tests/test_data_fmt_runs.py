@@ -88,3 +88,39 @@ def test_training_run_describes_itself():
         run.metric("accuracy")
     with pytest.raises(ValueError, match="no instrument readings"):
         run.reading("grad_norm")
+
+
+def test_claim_prints_the_figure_marked_with_its_bound():
+    assert fmt.claim("peak train accuracy", 0.853, more_than=0.7, style=fmt.percent) == "peak train accuracy ≈85% (> 70%)"
+    assert fmt.claim("loss", 0.0123, less_than=0.05) == "loss ≈0.0123 (< 0.0500)"
+    assert fmt.claim("seeds", 3, more_than=0, less_than=8, style=fmt.whole) == "seeds ≈3 (> 0, < 8)"
+
+
+@pytest.mark.parametrize("value", [0.65, 0.7, float("nan")])
+def test_claim_fails_loudly_outside_its_bound(value):
+    with pytest.raises(AssertionError, match="no longer holds: peak"):
+        fmt.claim("peak", value, more_than=0.7)
+
+
+def test_claim_needs_a_bound():
+    with pytest.raises(ValueError):
+        fmt.claim("peak", 0.8)
+
+
+def test_sanitize_rule_masks_marked_figures_only():
+    import re
+    from pathlib import Path
+
+    from nbval.plugin import get_sanitize_patterns
+
+    patterns = get_sanitize_patterns((Path(__file__).parent / "sanitize.cfg").read_text(encoding="ascii"))
+
+    def masked(text):
+        for regex, replace in patterns:
+            text = re.sub(regex, replace, text)
+        return text
+
+    end = lambda value, bound: fmt.claim("end", value, less_than=bound, style=fmt.percent)
+    assert masked(end(0.143, 0.3)) == masked(end(0.07, 0.3)) == "end ~N (< 30%)"
+    assert masked(end(0.14, 0.3)) != masked(end(0.14, 0.4)), "the bound is still compared"
+    assert masked("loss ≈1.23e-04, 85%") == "loss ~N, 85%"
