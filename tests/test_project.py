@@ -49,3 +49,12 @@ def test_ci_runs_exactly_the_readme_commands_in_a_fresh_environment():
 def test_readme_lists_every_lesson():
     for path in sorted((ROOT / "lessons").glob("*.ipynb")):
         assert path.name in README, f"{path.name} is not in the README"
+
+
+def test_readme_documents_the_configuration_matrix():
+    from output_matrix import CONFIGURATIONS
+
+    section = README.split("## For instructors", 1)[1]
+    assert "python tests/output_matrix.py --release" in section
+    for name in CONFIGURATIONS:
+        assert f"`{name}`" in section, f"the README does not say what configuration {name} stands for"
