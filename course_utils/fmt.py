@@ -79,11 +79,12 @@ def claim(what: str, value, *, more_than=None, less_than=None, style=sig) -> str
     if more_than is None and less_than is None:
         raise ValueError("a claim needs a bound: more_than=, less_than= or both")
     number = float(value)
+    bound_style = (lambda b: f"{b:g}") if style is sig else style  # a bound is written as chosen: 0.01, not 0.0100
     bounds = []
     if more_than is not None:
-        bounds.append(f"> {style(more_than)}")
+        bounds.append(f"> {bound_style(more_than)}")
     if less_than is not None:
-        bounds.append(f"< {style(less_than)}")
+        bounds.append(f"< {bound_style(less_than)}")
     holds = not math.isnan(number) and (more_than is None or number > more_than) and (less_than is None or number < less_than)
     text = f"{what} {approx(number, style)} ({', '.join(bounds)})"
     if not holds:

@@ -15,8 +15,11 @@ frameworks:
   activation layer;
 - ``snapshot_weights`` / ``update_ratios``: ||w_after - w_before|| / ||w_before||
   per layer, around one optimizer step (healthy SGD: about 1e-3);
-- ``chance_loss`` / ``init_loss_check``: the loss of a model that knows
-  nothing, against the loss the model has before training.
+- ``chance_loss``: the loss of the best constant prediction (a model that
+  learned nothing about the inputs: the level a stuck run plateaus at);
+- ``untrained_loss`` / ``init_loss_check``: the loss an untrained network
+  should have (its outputs are near 0), against the loss the model has
+  before training.
 
 The framework's module is imported on first use, so a torch-only notebook
 never imports TensorFlow.
@@ -125,34 +128,76 @@ def chance_loss(y, kind: str, n_classes: int | None = None) -> float:
     raise ValueError(f"unknown loss kind {kind!r}; choose from {LOSS_KINDS}")
 
 
+def untrained_loss(y, kind: str, n_classes: int | None = None) -> float:
+    """The loss of outputs near 0, which is what a freshly initialised network gives.
+
+    cross_entropy: logits near 0 are uniform probabilities: ln K, the same as chance.
+    binary_cross_entropy: a logit near 0 is probability 0.5: ln 2, the same as chance.
+    mse: mean(y²) = variance + mean², not the variance: an untrained network has not
+        learned the targets' mean yet, so it reaches the chance level only after training.
+    mae: mean |y|.
+    """
+    if kind in ("cross_entropy", "binary_cross_entropy"):
+        return chance_loss(y, kind, n_classes)
+    y = np.asarray(y, dtype=np.float64)
+    if kind == "mse":
+        return float(np.mean(y ** 2))
+    if kind == "mae":
+        return float(np.mean(np.abs(y)))
+    raise ValueError(f"unknown loss kind {kind!r}; choose from {LOSS_KINDS}")
+
+
+# How far from untrained_loss a healthy untrained model may start, as a factor either way.
+# Classification: default initialisations give logits with a spread well under 1, which moves
+# a softmax cross-entropy by a fraction of ln K; twice ln K (or half of it) before any training
+# means confidently wrong outputs or a loss that is not the one you think.
+# Regression: the untrained outputs' own spread adds to mean(y²) and depends on the
+# initialisation and the input scale, so the band is wider; a factor of 10 still catches
+# targets or outputs on the wrong scale.
+INIT_LOSS_FACTOR = {"cross_entropy": 2.0, "binary_cross_entropy": 2.0, "mse": 10.0, "mae": 10.0}
+
+
 @dataclass(frozen=True)
 class InitLossCheck:
     initial_loss: float
-    chance: float
+    reference: float  # untrained_loss: what outputs near 0 score
     kind: str
 
     @property
     def ratio(self) -> float:
-        return self.initial_loss / self.chance if self.chance else math.inf
+        return self.initial_loss / self.reference if self.reference else math.inf
+
+    @property
+    def factor(self) -> float:
+        return INIT_LOSS_FACTOR[self.kind]
 
     @property
     def healthy(self) -> bool:
-        """Within a factor of 1.5 of chance: the untrained model claims to know nothing."""
-        return 1 / 1.5 <= self.ratio <= 1.5
+        """Within INIT_LOSS_FACTOR of the reference, either way."""
+        return 1 / self.factor <= self.ratio <= self.factor
 
     def __str__(self) -> str:
-        verdict = "as expected" if self.healthy else "NOT near chance: check the output layer, the loss and the labels"
-        return f"loss at initialisation {sig(self.initial_loss)} vs chance {sig(self.chance)} ({self.kind}): {verdict}"
+        baseline = "chance" if self.kind in ("cross_entropy", "binary_cross_entropy") else (
+            "mean(y²)" if self.kind == "mse" else "mean |y|")
+        if self.healthy:
+            verdict = "as expected"
+        elif self.ratio > 1:
+            verdict = f"NOT near {baseline} ({sig(self.ratio, 2)} times): confidently wrong outputs; check the output layer and the loss"
+        else:
+            verdict = (f"NOT near {baseline} ({sig(self.ratio, 2)} times): an untrained model cannot beat chance; "
+                       "check the loss and the labels")
+        return f"loss at initialisation {sig(self.initial_loss)} vs {baseline} {sig(self.reference)} ({self.kind}): {verdict}"
 
     _repr_pretty_ = lambda self, p, cycle: p.text(str(self))  # noqa: E731  (readable in a notebook)
 
 
 def init_loss_check(model, x, y, loss, kind: str, n_classes: int | None = None) -> InitLossCheck:
-    """Compare an untrained model's loss on (x, y) with the chance level.
+    """Compare an untrained model's loss on (x, y) with what outputs near 0 score.
 
     A freshly initialised classifier should be about as unsure as a coin with
-    K sides: far above chance means confidently wrong outputs (a bad output
-    scale, a wrong loss); far below means the labels leak into the inputs or
-    the loss is not what you think.
+    K sides. Far above means confidently wrong outputs (a bad output scale, a
+    wrong loss). Far below cannot come from the data, since the model has
+    learned nothing yet: it points to a loss or label bug (log-probabilities
+    expected but raw scores given, a loss averaged over the wrong count).
     """
-    return InitLossCheck(loss_value(model, x, y, loss), chance_loss(y, kind, n_classes), kind)
+    return InitLossCheck(loss_value(model, x, y, loss), untrained_loss(y, kind, n_classes), kind)

@@ -92,7 +92,7 @@ def test_training_run_describes_itself():
 
 def test_claim_prints_the_figure_marked_with_its_bound():
     assert fmt.claim("peak train accuracy", 0.853, more_than=0.7, style=fmt.percent) == "peak train accuracy ≈85% (> 70%)"
-    assert fmt.claim("loss", 0.0123, less_than=0.05) == "loss ≈0.0123 (< 0.0500)"
+    assert fmt.claim("loss", 0.0123, less_than=0.05) == "loss ≈0.0123 (< 0.05)"
     assert fmt.claim("seeds", 3, more_than=0, less_than=8, style=fmt.whole) == "seeds ≈3 (> 0, < 8)"
 
 

@@ -148,6 +148,34 @@ def test_chance_loss_levels():
         instruments.chance_loss([1, 1], "cross_entropy")
 
 
+def test_untrained_loss_is_what_outputs_near_zero_score():
+    assert instruments.untrained_loss([0, 1], "cross_entropy", n_classes=10) == pytest.approx(math.log(10))
+    assert instruments.untrained_loss([1.0, 3.0], "mse") == pytest.approx(5.0)   # variance 1 + mean² 4
+    assert instruments.untrained_loss([1.0, -3.0], "mae") == pytest.approx(2.0)
+    with pytest.raises(ValueError, match="unknown loss kind"):
+        instruments.untrained_loss([1.0], "hinge")
+
+
+def test_init_loss_check_names_a_loss_below_chance_as_a_loss_bug():
+    x, y = torch.zeros(5, 3), torch.tensor([0, 1, 2, 0, 1])
+    silent = nn.Linear(3, 3)
+    nn.init.zeros_(silent.weight)
+    nn.init.zeros_(silent.bias)
+    # nll_loss expects log-probabilities; given raw scores near 0 it reports a loss near 0
+    check = instruments.init_loss_check(silent, x, y, nn.functional.nll_loss, "cross_entropy")
+    assert check.ratio < 0.5 and not check.healthy and "cannot beat chance" in str(check)
+
+
+def test_init_loss_check_on_regression_uses_mean_square_not_variance():
+    x = torch.zeros(4, 1)
+    y = torch.full((4, 1), 3.0) + torch.tensor([[0.1], [-0.1], [0.1], [-0.1]])   # variance 0.01, mean² 9
+    zero = nn.Linear(1, 1)
+    nn.init.zeros_(zero.weight)
+    nn.init.zeros_(zero.bias)
+    check = instruments.init_loss_check(zero, x, y, nn.functional.mse_loss, "mse")
+    assert check.healthy and check.reference == pytest.approx(9.01) and "mean(y²)" in str(check)
+
+
 def test_init_loss_check_flags_a_confident_model():
     x = torch.zeros(5, 3)
     y = torch.tensor([0, 1, 2, 0, 1])

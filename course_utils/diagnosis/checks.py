@@ -7,6 +7,7 @@ import numpy as np
 
 from ..fmt import percent, sig
 from ..frameworks import keras_layers, to_numpy
+from ..instruments import InitLossCheck, untrained_loss
 
 
 def _fraction(mask) -> float:
@@ -122,38 +123,25 @@ def check_output(ad, rep, out, activation):
                          f"with every target (shape {tuple(b)})"])
 
 
-def _chance(ad, out):
-    info = ad.info
-    y = np.asarray(to_numpy(ad.y), dtype=np.float64)
-    if info.kind == "cross_entropy":
-        k = out.shape[-1] if out.ndim >= 2 else None
-        return math.log(k) if k and k >= 2 else None
-    if info.kind == "binary_cross_entropy":
-        return math.log(2)
-    if info.kind == "mse":
-        return float(np.mean((y - y.mean(axis=0)) ** 2))
-    if info.kind == "mae":
-        return float(np.mean(np.abs(y - np.median(y, axis=0))))
-    return None
-
-
 def check_init_loss(ad, rep, init_loss, out):
+    """The same rule as instruments.init_loss_check: within INIT_LOSS_FACTOR of untrained_loss."""
     if not math.isfinite(init_loss):
         rep.add("non-finite-loss", [f"the loss of the untrained model on this batch is {init_loss}"])
         return
-    chance = _chance(ad, out)
-    if chance is not None and chance <= 0:
-        rep.skip("init-loss", "the targets do not vary in this batch: no chance level to compare with")
-        return
-    if chance is None:
+    kind = ad.info.kind
+    if kind is None:
         rep.skip("init-loss", f"no chance level for loss {ad.info.name!r} (pass loss_kind=... to set one)")
         return
-    ratio = init_loss / chance
-    high = 2.0 if ad.info.kind in ("cross_entropy", "binary_cross_entropy") else 10.0
-    if ratio > high or ratio < 1 / high:
-        rep.add("init-loss-off", [f"loss at initialisation {sig(init_loss)} vs chance {sig(chance)} "
-                                  f"({ad.info.kind}): {sig(ratio)} times chance (healthy: within {sig(high)}x)"],
-                severity="warning", ratio=ratio)
+    n_classes = out.shape[-1] if kind == "cross_entropy" and out.ndim >= 2 else None
+    if kind == "cross_entropy" and not (n_classes and n_classes >= 2):
+        rep.skip("init-loss", f"a cross-entropy over output shape {tuple(out.shape)} has no chance level")
+        return
+    check = InitLossCheck(init_loss, untrained_loss(to_numpy(ad.y), kind, n_classes), kind)
+    if check.reference <= 0:
+        rep.skip("init-loss", "the targets are all zero in this batch: no level to compare with")
+        return
+    if not check.healthy:
+        rep.add("init-loss-off", [str(check)], severity="warning", ratio=check.ratio)
     else:
         rep.passed.append("init-loss")
 
