@@ -438,3 +438,13 @@ def test_cu_diagnose_stays_a_function_after_the_package_is_imported():
 
     for _ in range(2):
         assert inspect.isfunction(cu.diagnose) and inspect.isfunction(cu.watch)
+
+
+def test_findings_point_only_at_lessons_that_teach_them():
+    from course_utils.diagnosis.findings import Finding
+
+    # No lesson shows these bugs yet (lessons 07 and 08 will): the report must not send a student to one.
+    for code in ("target-shape-broadcast", "one-unit-softmax", "logits-into-probability-loss",
+                 "vanishing-gradients", "exploding-gradients"):
+        assert Finding(code, []).lesson == "not covered by a lesson yet", code
+    assert "01" in Finding("gradients-accumulate", []).lesson

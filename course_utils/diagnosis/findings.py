@@ -14,7 +14,8 @@ LESSONS = {
     "05": "05 BatchNorm with a batch of one",
 }
 
-# code -> (title, fix in one sentence, lessons that teach it)
+# code -> (title, fix in one sentence, lessons that teach it: only lessons that show this very
+# bug; none until one does)
 CATALOGUE = {
     "gradients-accumulate": (
         "gradients are not reset between optimizer steps",
@@ -25,20 +26,20 @@ CATALOGUE = {
     "logits-into-probability-loss": (
         "raw scores fed to a loss that expects probabilities",
         "Pass from_logits=True (Keras) or use the logits version of the loss (CrossEntropyLoss, BCEWithLogitsLoss).",
-        ("01",)),
+        ()),
     "one-unit-softmax": (
         "softmax over a single unit: the output is always 1",
         "Use one sigmoid unit with binary cross-entropy, or K >= 2 softmax units with categorical cross-entropy.",
-        ("00", "05")),
+        ()),
     "output-cannot-reach-target": (
         "the output activation cannot produce the targets",
         "Use a linear output (no activation) for targets outside the activation's range, or rescale the targets.",
         ("05",)),
     "target-shape-broadcast": (
         "output and target shapes differ, so the loss broadcasts them",
-        "Give the targets the output's shape (e.g. y.reshape(-1, 1) or output.squeeze(1)).", ("00",)),
+        "Give the targets the output's shape (e.g. y.reshape(-1, 1) or output.squeeze(1)).", ()),
     "init-loss-off": (
-        "loss at initialisation is far from the chance level",
+        "loss at initialisation is far from what an untrained model scores",
         "Check the output layer, the loss and the labels; initialise the last layer so the untrained model is unsure.",
         ("00",)),
     "non-finite-loss": (
