@@ -24,7 +24,7 @@ from ..labs import report
 MYSTERIES = {
     "mystery_a": ("softmax-before-crossentropy", "read the report's output check: what does the loss do to the model's output?"),
     "mystery_b": ("gradients-accumulate", "what happens to .grad between two optimizer steps?"),
-    "mystery_c": ("linear-stack", "two findings here: the layers and the inputs"),
+    "mystery_c": ("linear-stack", "the report has more than one finding: read the evidence of each"),
     "mystery_d": ("degenerate-batchnorm", "how many values does the BatchNorm normalise over?"),
     "mystery_e": ("output-cannot-reach-target", "compare the output activation with the targets' range"),
 }
@@ -43,6 +43,20 @@ def data(name: str):
         return rng.normal(size=(24, 8)).astype("float32"), rng.normal(size=(24, 2)).astype("float32")
     x = rng.normal(size=(36, 6)).astype("float32")
     return x, (x[:, :1] - 0.5 * x[:, 1:2] - 0.3).astype("float32")
+
+
+def symptom(setup: dict, steps: int = 100) -> str:
+    """What a script's own optimizer does to the loss of its batch (on a copy): the symptom, not the cause."""
+    from ..diagnosis.adapters import KerasAdapter, TorchAdapter
+    from ..fmt import sig
+    from ..frameworks import framework_of
+
+    adapter_class = TorchAdapter if framework_of(setup["model"]) == "torch" else KerasAdapter
+    adapter = adapter_class(setup["model"], setup["x"], setup["y"], setup["loss"], setup.get("optimizer"))
+    model = adapter.copy()
+    run = adapter.train(model, adapter.optimizer_for(model), steps)
+    return (f"loss on its own batch of {len(setup['y'])}: {sig(run.initial_loss)} before training, "
+            f"{sig(run.final_loss, 2)} after {steps} steps of its optimizer")
 
 
 def _same_targets(name, y) -> bool:
