@@ -140,7 +140,8 @@ def _check(build_model, seed, steps):
         hint = ("Every variable gets a gradient, but training-mode error is still high: "
                 "did you remove a layer the forecast needs, or add an activation on the output?")
     else:
-        hint = ("Training mode fits but inference mode does not: BatchNorm's moving averages have not caught up "
-                "in this many steps. Give them a smaller momentum (e.g. 0.9), or use a normalisation that has "
-                "no batch statistics.")
+        hint = ("Training mode fits but inference mode does not, and inference mode is where a normalisation "
+                "layer uses its moving averages instead of the batch's statistics. Compare each one's moving_mean "
+                "and moving_variance with the mean and variance of what it receives (layer_outputs): how far have "
+                "they come in this many steps, at this momentum?")
     return report(CHECK_NAME, False, evidence, hint)
