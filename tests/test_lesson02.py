@@ -14,7 +14,7 @@ from keras import layers  # noqa: E402
 from torch import nn  # noqa: E402
 
 from course_utils.cached_keras import CachedTrainer  # noqa: E402
-from course_utils.checks.linear_convs import check_both_fixed  # noqa: E402
+from course_utils.checks.linear_convs import check_sensor_model  # noqa: E402
 
 
 # --- data -------------------------------------------------------------------
@@ -159,25 +159,53 @@ def _text(result):
 
 
 def test_check_reports_both_problems_on_the_shipped_lab():
-    result = check_both_fixed(_lab_model(), lambda x: x)
+    result = check_sensor_model(_lab_model(), lambda x: x)
     assert not result.passed
-    assert "silently linear" in _text(result) and "badly scaled" in _text(result)
+    assert "linear pairs" in _text(result) and "badly scaled" in _text(result)
+    assert "scale_report" in result.hint   # the hint points at the instrument to read
 
 
-def test_check_reports_only_the_linearity_when_the_scale_is_fixed():
-    result = check_both_fixed(_lab_model(), SCALE)
+def test_check_fails_linear_convs_before_the_pooling_by_measurement():
+    """Scale fixed, both convs linear: the model learns too little in the check's budget, and the check
+    measures that a ReLU after the pairs is what changes it."""
+    result = check_sensor_model(_lab_model(), SCALE)
     assert not result.passed
-    assert "silently linear" in _text(result) and "badly scaled" not in _text(result)
+    assert "linear pairs" in _text(result) and "badly scaled" not in _text(result)
+    assert "measured: the same model with a ReLU after" in _text(result) and "holds this model back" in _text(result)
+
+
+def test_a_linear_pair_that_does_not_stop_learning_is_reported_not_failed():
+    """Lesson 02, 4c: a linear pair inside a model that is non-linear elsewhere does not stop it fitting."""
+    result = check_sensor_model(_lab_model(None, "relu"), SCALE)
+    assert result.passed, result.evidence
+    assert "linear pairs (reported" in _text(result)
 
 
 def test_check_reports_only_the_scale_when_the_activations_are_fixed():
-    result = check_both_fixed(_lab_model("relu", "relu"), lambda x: x)
+    result = check_sensor_model(_lab_model("relu", "relu"), lambda x: x)
     assert not result.passed
     assert "no silent linearity" in _text(result) and "badly scaled" in _text(result)
 
 
+def test_linear_convs_then_global_average_pooling_keep_only_means_and_ends():
+    """The lab's last section: with padding="same", the time average of two linear convs is a linear
+    function of each sensor's mean and its first and last four readings (nothing else of the sequence)."""
+    cu.seed(0)
+    model = _lab_model()()
+    pooled = keras.Model(model.inputs[0], model.layers[3].output)   # up to GlobalAveragePooling1D
+    x = SCALE(sw.lab_readings().x_val)
+    out = np.asarray(pooled(x, training=False), dtype=np.float64)
+    kept = np.concatenate([x.mean(axis=1), x[:, :4].reshape(len(x), -1), x[:, -4:].reshape(len(x), -1),
+                           np.ones((len(x), 1))], axis=1).astype(np.float64)
+    coef, *_ = np.linalg.lstsq(kept, out, rcond=None)
+    assert np.abs(kept @ coef - out).max() < 1e-4 * np.abs(out).max()
+    middle = np.concatenate([x[:, 4:-4].reshape(len(x), -1), np.ones((len(x), 1))], axis=1).astype(np.float64)
+    coef, *_ = np.linalg.lstsq(middle, out, rcond=None)     # the middle readings alone do not explain it
+    assert np.abs(middle @ coef - out).max() > 1e-2 * np.abs(out).max()
+
+
 def test_check_passes_the_solution():
-    result = check_both_fixed(_lab_model("relu", "relu"), SCALE)
+    result = check_sensor_model(_lab_model("relu", "relu"), SCALE)
     assert result.passed, result.evidence
 
 
@@ -195,18 +223,18 @@ def test_check_never_raises_on_broken_answers():
         (lambda: keras.Sequential([keras.Input((32, 3)), layers.Flatten(), layers.Dense(2)]), SCALE),
     ]
     for build, prepare in answers:
-        result = check_both_fixed(build, prepare)
+        result = check_sensor_model(build, prepare)
         assert not result.passed and result.evidence
 
 
-def test_check_does_not_accept_an_unclassifiable_activation_or_a_scaled_but_offset_input():
+def test_check_reports_an_unclassifiable_layer_and_refuses_a_scaled_but_offset_input():
     def lambda_model():
         return keras.Sequential([keras.Input((32, 3)),
                                  layers.Conv1D(16, 5, padding="same"), layers.Lambda(lambda t: t * t),
                                  layers.Conv1D(32, 5, padding="same", activation="relu"),
                                  layers.GlobalAveragePooling1D(), layers.Dense(1, activation="sigmoid")])
 
-    result = check_both_fixed(lambda_model, SCALE)
-    assert not result.passed and "cannot classify" in _text(result)
-    result = check_both_fixed(_lab_model("relu", "relu"), lambda x: x - 293.0)
+    result = check_sensor_model(lambda_model, SCALE)
+    assert "cannot classify" in _text(result)     # reported; the training run decides
+    result = check_sensor_model(_lab_model("relu", "relu"), lambda x: x - 293.0)
     assert not result.passed and "badly scaled" in _text(result)
