@@ -142,3 +142,15 @@ def test_check_never_raises_on_wrong_answers(answer, words):
     assert isinstance(result, labs.CheckResult)
     assert not result.passed
     assert words in _evidence(result) or words in result.hint, result
+
+
+def test_trained_percent_prints_ranges_that_one_unit_does_not_change():
+    assert dying_relu.trained_percent(0.0) == "0%" and dying_relu.trained_percent(1.0) == "100%"
+    assert dying_relu.trained_percent(4 / 64) == dying_relu.trained_percent(5 / 64) == "< 10%"
+    assert dying_relu.trained_percent(0.2) == "10-49%" and dying_relu.trained_percent(0.5) == "50-99%"
+
+
+def test_check_reports_dead_fractions_after_training_in_ranges():
+    result = dying_relu.check_build_model(_fixed_model)
+    after = next(line for line in result.evidence if line.startswith("dead units after"))
+    assert "< 10%" in after or "0%" in after

@@ -12,6 +12,11 @@ function, reads the dead fraction of every ReLU-family layer (units that are
 <= 0 for every training sample) before and after training it with a fixed
 recipe (full-batch Adam, ``LEARNING_RATE``, ``STEPS`` steps), and reports
 whether the model now fits. It never raises on a student's answer.
+
+Dead fractions before training come from one forward pass and are printed
+exactly. After training, whether one more unit of a healthy layer has died
+depends on the machine's rounding, so ``trained_percent`` prints them in
+ranges that hold on every CPU: 0%, < 10%, 10-49%, 50-99%, 100%.
 """
 from __future__ import annotations
 
@@ -60,9 +65,24 @@ def broken_model(seed: int = 0) -> nn.Module:
     return model
 
 
-def dead_report(model: nn.Module, x) -> str:
-    """'1 ReLU 0%, 3 ReLU 50%, ...': the dead fraction of every ReLU-family layer."""
-    return ", ".join(f"{name} {percent(v)}" for name, v in instruments_torch.dead_fraction(model, x).items())
+def trained_percent(fraction: float) -> str:
+    """A dead fraction after training, in a range that one unit more or less does not change:
+    '0%' and '100%' exactly, otherwise '< 10%', '10-49%' or '50-99%'."""
+    fraction = float(fraction)
+    if fraction <= 0 or fraction >= 1:
+        return percent(fraction)
+    if fraction < 0.1:
+        return "< 10%"
+    return "10-49%" if fraction < 0.5 else "50-99%"
+
+
+def dead_report(model: nn.Module, x, trained: bool = False) -> str:
+    """'1 ReLU 0%, 3 ReLU 50%, ...': the dead fraction of every ReLU-family layer.
+
+    trained=True: after training, in the ranges of ``trained_percent``.
+    """
+    style = trained_percent if trained else percent
+    return ", ".join(f"{name} {style(v)}" for name, v in instruments_torch.dead_fraction(model, x).items())
 
 
 def _mse(model, x, y) -> float:
@@ -137,15 +157,15 @@ def _check(build_model, steps, lr, seed):
     # a LeakyReLU/ELU unit there still learns, so it is listed but never called dead
     stopping = instruments_torch.gradient_stopping_layers(model)
 
-    def layers(reading):
-        return ", ".join(f"{name} {percent(v)}" + ("" if name in stopping else " (below zero, still passes a gradient)")
+    def layers(reading, style):
+        return ", ".join(f"{name} {style(v)}" + ("" if name in stopping else " (below zero, still passes a gradient)")
                          for name, v in reading.items())
 
     all_dead = [name for name, v in dead_after.items() if v >= 1.0 and name in stopping]
     fits = bool(math.isfinite(final) and final < FIT_THRESHOLD)
     evidence = [
-        f"dead units before training: {layers(dead_before)}",
-        f"dead units after {steps} steps of Adam (lr {lr:g}): {layers(dead_after)}",
+        f"dead units before training: {layers(dead_before, percent)}",
+        f"dead units after {steps} steps of Adam (lr {lr:g}): {layers(dead_after, trained_percent)}",
         f"training MSE {sig(initial)} -> {below(final, 1e-3) if fits else sig(final)} "
         f"(fits: below {FIT_THRESHOLD}; the targets' variance is {sig(variance)})",
     ]
