@@ -15,7 +15,8 @@ import keras  # noqa: E402  (after setup: quiet TensorFlow)
 from course_utils.checks import tiny_data as check_module  # noqa: E402
 from course_utils.checks.tiny_data import STEP_BUDGET, TARGET_MSE, check_memorised  # noqa: E402
 from course_utils.labs import CheckResult  # noqa: E402
-from course_utils.retrain import MLPRetrainer, PeakSchedule, copy_model, mlp, predict  # noqa: E402
+from course_utils.retrain import (MLPRetrainer, PeakSchedule, Run, copy_model, fresh_weights, mlp, predict,  # noqa: E402
+                                  train_seeds, train_settings, train_side_by_side)
 
 LAB = ROOT / "labs" / "04_tiny_data_lab.ipynb"
 
@@ -155,6 +156,57 @@ def test_retrainer_reports_divergence_instead_of_raising():
     assert "diverged" in run.describe()
 
 
+def test_fresh_weights_are_those_of_a_freshly_built_mlp():
+    for width, depth, seed in ((64, 6, 0), (140, 2, 3), (8, 1, 11)):
+        cu.seed(seed)
+        built = mlp(width, depth, seed=None).get_weights()
+        drawn = fresh_weights(width, depth, seed)
+        assert len(drawn) == len(built)
+        for a, b in zip(drawn, built):
+            assert a.dtype == b.dtype and a.shape == b.shape
+            np.testing.assert_array_equal(a, b)
+
+
+def test_runs_side_by_side_are_the_runs_one_at_a_time():
+    split = tiny_data.forum_points()
+    x = tiny_data.Standardizer.fit(split.x_train)(split.x_train)
+    inputs = {"std": x, "raw": split.x_train}
+    runs = [Run(0, 3e-3, 200, True, "mse", "std"), Run(1, 3e-3, 100, True, "mse", "std"),   # a shorter run stops
+            Run(2, 1e-3, 200, False, "mae", "raw"), Run(3, 3e-3, 200, False, "mse", "std")]
+    together = train_side_by_side(inputs, split.y_train, 16, 3, runs, group=3)          # groups of 3 and 1
+    assert len(together) == 4 and together.seeds == [0, 1, 2, 3]
+    retrainer = MLPRetrainer()
+    for i, run in enumerate(runs):
+        model, _ = retrainer.train(inputs[run.inputs], split.y_train, 16, 3, run.lr, run.steps, decay=run.decay,
+                                   loss=run.loss, seed=run.seed, sample_every=run.steps)
+        alone = predict(model, inputs[run.inputs])
+        np.testing.assert_allclose(predict(together.model(i), inputs[run.inputs]), alone, rtol=1e-3, atol=1e-4)
+        error = alone - split.y_train
+        own = np.mean(np.abs(error)) if run.loss == "mae" else np.mean(error ** 2)
+        assert together.losses[i] == pytest.approx(own, rel=1e-3)
+    np.testing.assert_allclose(together.predict(x)[1], predict(together.model(1), x), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="inputs"):
+        train_side_by_side(inputs, split.y_train, 16, 3, [Run(0, 1e-3, 10, inputs="other")])
+    with pytest.raises(ValueError, match="loss"):
+        train_side_by_side(inputs, split.y_train, 16, 3, [Run(0, 1e-3, 10, loss="huber", inputs="std")])
+
+
+def test_train_settings_groups_by_architecture_and_returns_each_setting():
+    split = tiny_data.forum_points()
+    x = tiny_data.Standardizer.fit(split.x_train)(split.x_train)
+    base = dict(width=16, depth=3, lr=3e-3, steps=50, decay=True, loss="mse", inputs="x")
+    results = train_settings({"x": x}, split.y_train, {"a": dict(base, seeds=range(2)),
+                                                      "b": dict(base, seeds=[5], width=8, depth=2),
+                                                      "c": dict(base, seeds=[0], steps=20)})
+    assert list(results) == ["a", "b", "c"]
+    assert results["a"].seeds == [0, 1] and results["b"].seeds == [5] and results["b"].width == 8
+    assert len(results["a"].subset([1])) == 1
+    single = train_seeds(x, split.y_train, 16, 3, 3e-3, 50, [1])
+    assert results["a"].losses[1] == pytest.approx(single.losses[0], rel=1e-4)
+    with pytest.raises(ValueError, match="keys"):
+        train_settings({"x": x}, split.y_train, {"a": dict(base)})
+
+
 # --- the lab check ---------------------------------------------------------------
 
 def small_net():
@@ -197,14 +249,17 @@ def test_check_passes_the_solution_recipe():
     assert any("held-out" in line for line in result.evidence)
 
 
-def test_check_fails_the_starting_recipe_with_a_standardising_hint():
+def test_check_fails_the_starting_recipe_with_a_hint_that_names_an_instrument_not_the_fix():
     result = assert_not_yet(check_memorised(small_net, raw, adam, 500), "train MSE", "500 of the step budget")
-    assert "standardise" in result.hint
+    assert "kinks" in result.hint and "dead" in result.hint
+    for fix in ("standardis", "deeper", "depth", "decay"):
+        assert fix not in result.hint.lower()
 
 
 def test_check_refuses_steps_over_the_budget_without_training():
     result = assert_not_yet(check_memorised(solution_net, SCALE, solution_optimizer, STEP_BUDGET + 1), "over the")
     assert not any("train MSE" in line for line in result.evidence)
+    assert "standardis" not in result.hint.lower() and "measure" in result.hint.lower()
 
 
 @pytest.mark.parametrize("steps", [0, -5, 2500.0, True, "3000", None])

@@ -86,8 +86,8 @@ def _check(build_model, prepare_x, make_optimizer, steps, data, target, budget, 
         return _not_yet(f"steps must be at least 1, got {steps}", "Give the optimizer some steps.")
     if steps > budget:
         return _not_yet(f"{steps} steps is over the {budget_text}",
-                        "Buy speed with the other levers instead: standardise x, use a deeper net, "
-                        "a larger learning rate that decays to zero.")
+                        "The budget is part of the task. Find out what holds the fit back instead: "
+                        "read the measurements in the 'Measure, then look at your fit' cell.")
 
     # 2. the inputs
     x_train, error = student_inputs(prepare_x, data.x_train, "x_train")
@@ -158,13 +158,16 @@ def _check(build_model, prepare_x, make_optimizer, steps, data, target, budget, 
     if passed:
         evidence.append(f"held-out MSE {sig(test_mse, 1)}: a memorised training set says little about new points")
         return report(CHECK_NAME, True, evidence)
+    # The hints name the measurement to read, not the fix (lesson 04 teaches what the readings mean).
     if train_mse > 0.5 * variance:
-        hint = ("The fit is close to a flat line. The inputs sit in a narrow band far from zero: "
-                "standardise x with the training set's mean and standard deviation.")
+        hint = ("The fit is close to a flat line: the network barely bends. Read the first-layer instruments in "
+                "the 'Measure, then look at your fit' cell: how many kinks fall inside the range of your inputs, "
+                "and how many units are dead on all of them? Lesson 04's 'Sanity check first' says what they mean.")
     elif train_mse > 10 * target:
-        hint = ("Part of the way there: give the network more depth (4 to 6 layers of 32 to 64 units) "
-                "and a larger learning rate.")
+        hint = ("Part of the way there: the network bends, but some points are still missed. Count them in the "
+                "'Measure, then look at your fit' cell and see where they sit; lesson 04's table of levers, "
+                "each undone over several seeds, shows which ones change that count.")
     else:
-        hint = ("Close: let the learning rate decay to zero over the run "
-                "(keras.optimizers.schedules.CosineDecay), or use the rest of the step budget.")
+        hint = ("Close: read the end of the loss curve in the 'Measure, then look at your fit' cell. Is it still "
+                "falling when the budget runs out, or jittering at one level?")
     return report(CHECK_NAME, False, evidence, hint)
