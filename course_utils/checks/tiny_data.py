@@ -156,7 +156,16 @@ def _check(build_model, prepare_x, make_optimizer, steps, data, target, budget, 
         f"steps used: {steps} of the {budget_text}",
     ]
     if passed:
-        evidence.append(f"held-out MSE {sig(test_mse, 1)}: a memorised training set says little about new points")
+        # A memorised fit's held-out error is chaotic (0.11-0.14 over seeds for the solution): it is read
+        # against what a flat line scores there, with a factor of 2 of room, so the text holds on every machine.
+        flat = float(np.mean((np.asarray(data.y_test, dtype=np.float64) - np.mean(data.y_train)) ** 2))
+        if test_mse > 2 * flat:
+            reading = f"held-out MSE above twice what a flat line at the training mean scores there ({sig(flat)})"
+        elif test_mse > flat / 2:
+            reading = f"held-out MSE within a factor of 2 of what a flat line at the training mean scores there ({sig(flat)})"
+        else:
+            reading = f"held-out MSE {sig(test_mse, 2)}, under half of what a flat line at the training mean scores there ({sig(flat)})"
+        evidence.append(reading + ": memorising the training points says little about new ones")
         return report(CHECK_NAME, True, evidence)
     # The hints name the measurement to read, not the fix (lesson 04 teaches what the readings mean).
     if train_mse > 0.5 * variance:
