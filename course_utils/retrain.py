@@ -234,11 +234,10 @@ def train_side_by_side(inputs: dict, y, width: int, depth: int, runs, jit: bool 
         if int(run.steps) < 1:
             raise ValueError(f"steps must be at least 1, got {run.steps!r}")
     y = tf.constant(np.asarray(y, dtype=np.float32).reshape(-1, 1))
-    kernels, biases, final = [], [], []
-    for start in range(0, len(runs), max(int(group), 1)):
-        part = runs[start:start + max(int(group), 1)]
-        k, b, f = _train_group(inputs, y, int(width), int(depth), part, jit)
-        kernels.append(k), biases.append(b), final.append(f)
+    size = max(int(group), 1)
+    groups = [_train_group(inputs, y, int(width), int(depth), runs[start:start + size], jit)
+              for start in range(0, len(runs), size)]
+    kernels, biases, final = zip(*groups)
     return SeedRuns(runs, int(width), int(depth), [np.concatenate(k) for k in zip(*kernels)],
                     [np.concatenate(b) for b in zip(*biases)], np.concatenate(final))
 

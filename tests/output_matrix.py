@@ -36,6 +36,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import nbformat
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from notebook_tools import ROOT, read  # noqa: E402
 
@@ -65,7 +67,8 @@ SKIPPED_DATA = {"image/png", "image/jpeg", "application/vnd.jupyter.widget-view+
 
 def environment(config: str) -> dict:
     """This process's environment with one configuration's variables set (and no stale ones)."""
-    env = {k: v for k, v in os.environ.items() if k not in {v for c in CONFIGURATIONS.values() for v in c}}
+    matrix_variables = {name for variables in CONFIGURATIONS.values() for name in variables}
+    env = {k: v for k, v in os.environ.items() if k not in matrix_variables}
     env.update(CONFIGURATIONS[config])
     # The python3 kernel spec runs "python" from PATH: make it this environment's.
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
@@ -121,8 +124,6 @@ def execute_in(path: Path, config: str, timeout: int = 900):
     )
     if result.returncode != 0:
         raise RuntimeError(f"{path.name} under {config} did not run:\n{result.stderr[-2000:]}")
-    import nbformat
-
     return nbformat.reads(result.stdout, as_version=4), time.perf_counter() - started
 
 
