@@ -8,14 +8,29 @@ reported as "not fixed yet" with what was wrong.
 Every result is also appended to ``RESULTS``, so that the test suite can run
 a lab and its solution and read what their checks decided
 (``results_json()``).
+
+No check can hang: every call into the student's code runs under a time
+limit (``time_limit``), and a loop that runs too long comes back as "not
+fixed yet" with the limit it hit.
 """
 from __future__ import annotations
 
 import html
 import json
+import signal
+import threading
+import time
 from dataclasses import dataclass, field
 
 RESULTS: list = []
+STUDENT_TIME_LIMIT_S = 120  # for one call into the student's code; a lab's own training is outside it
+
+
+class RanTooLong(BaseException):
+    """The student's code passed a limit the check set (time, or a count of steps).
+
+    A BaseException, so that a student's ``except Exception`` cannot swallow it.
+    """
 
 
 @dataclass
@@ -54,16 +69,54 @@ def report(check: str, passed: bool, evidence=(), hint: str = "") -> CheckResult
     return result
 
 
-def call_student(what: str, fn, *args):
-    """Call the student's ``fn(*args)``: (value, None), or (None, what went wrong).
+class time_limit:
+    """Raise ``RanTooLong`` in the code inside after ``seconds``.
 
-    A check reports the message as "not fixed yet"; it never raises on a
-    student's answer.
+    It uses a real-time timer signal, so it works on Unix in the main thread
+    (where a notebook cell runs) and does nothing elsewhere. Inside an outer
+    limit, the shorter of the two applies, and the outer one resumes after.
+    """
+
+    def __init__(self, seconds: float, what: str = "your code"):
+        self.seconds, self.what = seconds, what
+        self.active = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+
+    def _handler(self, signum, frame):
+        raise RanTooLong(f"{self.what} ran for more than {self.seconds:g} s and was stopped")
+
+    def __enter__(self):
+        self._outer_left = signal.getitimer(signal.ITIMER_REAL)[0] if self.active else 0.0
+        if self._outer_left and self._outer_left <= self.seconds:
+            self.active = False  # the outer limit comes first and speaks for itself
+        if self.active:
+            self._previous = signal.signal(signal.SIGALRM, self._handler)
+            self._started = time.monotonic()
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        return self
+
+    def __exit__(self, *exc):
+        if self.active:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self._previous)
+            if self._outer_left:  # give the outer limit what it had left
+                left = self._outer_left - (time.monotonic() - self._started)
+                signal.setitimer(signal.ITIMER_REAL, max(left, 1e-3))
+        return False
+
+
+def call_student(what: str, fn, *args, limit_s: float = STUDENT_TIME_LIMIT_S, **kwargs):
+    """Call the student's ``fn(*args, **kwargs)``: (value, None), or (None, what went wrong).
+
+    The call is stopped after ``limit_s`` seconds. A check reports the
+    message as "not fixed yet"; it never raises on a student's answer.
     """
     if not callable(fn):
         return None, f"{what} is not a function (got {type(fn).__name__})"
     try:
-        return fn(*args), None
+        with time_limit(limit_s, what):
+            return fn(*args, **kwargs), None
+    except RanTooLong as error:
+        return None, str(error)
     except Exception as error:  # the student's code: report, never raise
         return None, f"{what} raised {type(error).__name__}: {error}"
 

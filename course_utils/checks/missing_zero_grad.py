@@ -25,15 +25,13 @@ was given all come back as "not fixed yet" with the reason.
 from __future__ import annotations
 
 import math
-import signal
-import threading
 
 import numpy as np
 import torch
 from torch import nn
 
 from ..fmt import below, percent
-from ..labs import report
+from ..labs import RanTooLong, report, time_limit
 
 CHECK_NAME = "lab 01: the regression loop"
 N_SAMPLES = 512
@@ -81,10 +79,6 @@ def explained_variance(model: nn.Module, x, y) -> float:
 
 # --- instruments the check hands to the student's code -------------------------
 
-class _RunAway(Exception):
-    """Raised inside the student's loop when it steps far more often than asked."""
-
-
 class _FreshGradientMSE(nn.Module):
     """Mean squared error that also records the fresh gradient of every loss it computes."""
 
@@ -115,7 +109,7 @@ class _RecordingSGD(torch.optim.SGD):
     @torch.no_grad()
     def step(self, closure=None):
         if len(self.records) >= self._max_steps:
-            raise _RunAway(f"your loop called optimizer.step() more than {self._max_steps} times")
+            raise RanTooLong(f"your loop called optimizer.step() more than {self._max_steps} times")
         params = [p for group in self.param_groups for p in group["params"]]
         stored = [None if p.grad is None else p.grad.detach().clone() for p in params]
         fresh = None if self._loss_fn.fresh is None else [g.clone() for g in self._loss_fn.fresh]
@@ -176,29 +170,6 @@ def _describe_type(value) -> str:
     return f"{type(value).__module__}.{type(value).__qualname__}".replace("builtins.", "")
 
 
-class _time_limit:
-    """Interrupt the student's code after ``seconds`` (main thread on Unix only)."""
-
-    def __init__(self, seconds: float):
-        self.seconds = seconds
-        self.active = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-
-    def _handler(self, signum, frame):
-        raise _RunAway(f"your fit ran for more than {self.seconds:.0f} s")
-
-    def __enter__(self):
-        if self.active:
-            self._previous = signal.signal(signal.SIGALRM, self._handler)
-            signal.setitimer(signal.ITIMER_REAL, self.seconds)
-        return self
-
-    def __exit__(self, *exc):
-        if self.active:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, self._previous)
-        return False
-
-
 def check_fit(fit, epochs: int = EPOCHS, batch_size: int = BATCH_SIZE, lr: float = LEARNING_RATE, seed: int = 0,
               time_limit_s: float = TIME_LIMIT_S):
     """Train a fresh model with the student's ``fit`` and say whether the loop is fixed.
@@ -218,9 +189,9 @@ def check_fit(fit, epochs: int = EPOCHS, batch_size: int = BATCH_SIZE, lr: float
     expected = epochs * steps_per_epoch
     optimizer = _RecordingSGD(model.parameters(), lr, loss_fn, max_steps=4 * expected)
     try:
-        with _time_limit(time_limit_s):
+        with time_limit(time_limit_s, "your fit"):
             fit(model, optimizer, loss_fn, x, y, epochs=epochs, batch_size=batch_size)
-    except _RunAway as error:
+    except RanTooLong as error:
         return report(CHECK_NAME, False, [f"{error} (expected about {expected})"],
                       "Keep the loop's structure: one optimizer step per mini-batch, for the given number of epochs.")
     except Exception as error:  # the student's code failed: report it, never raise
