@@ -1,34 +1,56 @@
 """Check for the mystery-bugs lab (lesson 06): five short training scripts, each with a bug.
 
 Each script is a function the student fixes. ``check_mysteries(...)`` runs
-every one and decides with the course's own instruments, not by reading the
-code, so a hard-coded answer cannot pass:
+every one and decides from measurements, never from the code, so a
+hard-coded answer cannot pass:
 
-- scripts that return a setup (model, x, y, loss, optimizer) are run through
-  ``diagnose``; the script is fixed when its bug's code is gone, the report
-  has no other finding, the targets are still the script's own data, and the
-  model memorises the batch;
-- the loop script is run under ``watch`` on a fresh model: fixed when the
-  gradients are reset between steps and the loss has fallen.
+- a script that returns a setup (model, x, y, loss, optimizer) is run through
+  ``diagnose``. It is fixed when its bug's finding is gone, the report has no
+  other finding, and x and y are still the script's own data, row for row
+  (mystery C may rescale each feature of x; the targets never change);
+- the loop script (B) trains the check's own model on the check's own data,
+  under ``watch``. It is fixed when ``.grad`` is reset before every
+  ``backward()``, it steps the optimizer it was given once per step, the
+  losses it returns are the model's real losses, and the model's loss,
+  measured again after the loop, has fallen by at least 30%.
 
-The check never raises on a student's answer: any exception, wrong type or
-wrong data is "not fixed yet", with the reason.
+Every call into the student's code (the script, the diagnosis of its model,
+the loop) runs under a time limit. The check never raises on a student's
+answer: an exception, a wrong type, changed data or a limit that was hit is
+"not fixed yet", with what happened and a hint that follows from it.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ..labs import report
+from ..fmt import sig
+from ..labs import RanTooLong, call_student, report
 
-# mystery name -> (the code its bug produces, a hint)
+CHECK_NAME = "mystery bugs"
+TIME_LIMIT_S = 60  # for each call into the student's code (a script, the diagnosis of its model, the loop)
+LOOP_STEPS = 60  # steps the loop check asks for
+LOOP_FALL = 0.7  # the model's loss must end below this fraction of where it started
+SAME_FIRST_LOSS = 0.02  # relative: the loop's first loss is the untrained model's loss
+SAME_LAST_LOSS = 0.1  # relative: its last loss is within one step of the trained model's loss
+
+# mystery name -> the finding its bug produces (mystery C has two bugs)
 MYSTERIES = {
-    "mystery_a": ("softmax-before-crossentropy", "read the report's output check: what does the loss do to the model's output?"),
-    "mystery_b": ("gradients-accumulate", "what happens to .grad between two optimizer steps?"),
-    "mystery_c": ("linear-stack", "the report has more than one finding: read the evidence of each"),
-    "mystery_d": ("degenerate-batchnorm", "how many values does the BatchNorm normalise over?"),
-    "mystery_e": ("output-cannot-reach-target", "compare the output activation with the targets' range"),
+    "mystery_a": ("softmax-before-crossentropy",),
+    "mystery_b": ("gradients-accumulate",),
+    "mystery_c": ("linear-stack", "unscaled-inputs"),
+    "mystery_d": ("degenerate-batchnorm",),
+    "mystery_e": ("output-cannot-reach-target",),
 }
-ALSO = {"mystery_c": ("unscaled-inputs",)}
+# a finding that is still there -> a question that points at its cause, not at the fix
+HINTS = {
+    "softmax-before-crossentropy": "what does the loss do to the model's output before it compares it with the labels?",
+    "gradients-accumulate": "what happens to .grad between two optimizer steps?",
+    "linear-stack": "what sits between the layers with weights? With nothing there they compose into one linear map",
+    "unscaled-inputs": "at what scale are the values the first layer receives?",
+    "degenerate-batchnorm": "how many values does the BatchNorm normalise over?",
+    "output-cannot-reach-target": "compare the output activation's range with the targets' range",
+}
+RESCALED_X = ("mystery_c",)  # scripts whose bug is the scale of x: each feature may be rescaled
 
 
 def data(name: str):
@@ -48,7 +70,6 @@ def data(name: str):
 def symptom(setup: dict, steps: int = 100) -> str:
     """What a script's own optimizer does to the loss of its batch (on a copy): the symptom, not the cause."""
     from ..diagnosis.adapters import KerasAdapter, TorchAdapter
-    from ..fmt import sig
     from ..frameworks import framework_of
 
     adapter_class = TorchAdapter if framework_of(setup["model"]) == "torch" else KerasAdapter
@@ -59,84 +80,223 @@ def symptom(setup: dict, steps: int = 100) -> str:
             f"{sig(run.final_loss, 2)} after {steps} steps of its optimizer")
 
 
-def _same_targets(name, y) -> bool:
-    """Every target row comes from the script's own data (a subset, maybe re-ordered)."""
+# --- the script's own data ------------------------------------------------------
+
+def _rows(value):
+    """``value`` (NumPy, torch, TensorFlow, a list) as float64 rows (n, values per row); None if it is not numbers."""
     from ..frameworks import to_numpy
 
-    _, y0 = data(name)
-    y = np.asarray(to_numpy(y))
-    if len(y) < 1:
+    try:
+        array = np.asarray(to_numpy(value), dtype=np.float64)
+    except Exception:  # noqa: BLE001  (a string, a ragged list, a model...)
+        return None
+    return array.reshape(len(array), -1) if array.ndim >= 1 else None
+
+
+def _feature_rescaled(mine, theirs) -> bool:
+    """``mine`` is ``theirs`` times a factor plus an offset (a standardisation, a min-max scaling...)."""
+    if np.ptp(mine) == 0:
         return False
-    rows = {np.asarray(r, dtype=np.float64).tobytes() for r in np.asarray(y0, dtype=np.float64).reshape(len(y0), -1)}
-    return all(np.asarray(r, dtype=np.float64).tobytes() in rows for r in y.astype(np.float64).reshape(len(y), -1))
+    return abs(float(np.corrcoef(mine, theirs)[0, 1])) > 0.999  # float16 rounding stays far above this
 
 
-def _judge_setup(name, script) -> tuple:
+def data_changed(name, x, y):
+    """What differs between the student's x, y and the script's own data, row for row; None if nothing."""
+    for what, mine, theirs in (("y", y, data(name)[1]), ("x", x, data(name)[0])):
+        rows, own = _rows(mine), _rows(theirs)
+        if rows is None:
+            return f"{what} is not an array of numbers (got {type(mine).__name__})"
+        if len(rows) != len(own):
+            return f"{what} has {len(rows)} rows, the script's data has {len(own)}: every row must stay"
+        if rows.shape[1] != own.shape[1]:
+            return f"each row of {what} holds {rows.shape[1]} values, the script's holds {own.shape[1]}"
+        if what == "x" and name in RESCALED_X:
+            moved = [j for j in range(own.shape[1]) if not _feature_rescaled(rows[:, j], own[:, j])]
+            if moved:
+                return (f"x feature {moved[0]} is not the script's feature {moved[0]}, rescaled "
+                        f"({len(moved)} of {own.shape[1]} features are something else)")
+            continue
+        differ = ~np.all(np.isclose(rows, own, rtol=2e-3, atol=1e-3), axis=1)
+        if differ.any():
+            return (f"{what} differs from the script's own {what} in {int(differ.sum())} of {len(own)} rows "
+                    f"(first: row {int(np.argmax(differ))})")
+    return None
+
+
+def _keep_data_hint(name):
+    rescale = " (you may rescale each feature of x)" if name in RESCALED_X else ""
+    return (f"keep the script's data: every row of data(\"{name}\"), in order, targets unchanged{rescale}; "
+            "the bug is in the model, the loss or the loop")
+
+
+def _call(what, fn, *args, limit_s, **kwargs):
+    """call_student, and whether a limit stopped the call (rather than an exception)."""
+    value, error = call_student(what, fn, *args, limit_s=limit_s, **kwargs)
+    return value, error, bool(error) and not error.startswith(f"{what} raised ")
+
+
+# --- scripts that return a setup (A, C, D, E) ---------------------------------------
+
+def _judge_setup(name, script, limit_s=TIME_LIMIT_S):
+    """(fixed, evidence, hint) for a script that returns dict(model, x, y, loss, optimizer)."""
     from ..diagnosis import diagnose
 
-    setup = script()
+    setup, error, stopped = _call(f"{name}()", script, limit_s=limit_s)
+    if error:
+        return False, error, (f"{name}() only builds a setup: it should return within a second" if stopped
+                              else f"run {name}() in a cell and read the error")
     if not isinstance(setup, dict) or not {"model", "x", "y", "loss"} <= set(setup):
-        return False, "the script must return a dict with model, x, y, loss (and optimizer)"
-    if not _same_targets(name, setup["y"]):
-        return False, "y must be rows of the script's own targets (keep its data)"
-    rep = diagnose(setup["model"], setup["x"], setup["y"], setup["loss"], optimizer=setup.get("optimizer"))
-    code = MYSTERIES[name][0]
-    bugs = [code, *ALSO.get(name, ())]
-    left = [c for c in bugs if c in rep.codes]
+        return (False, f"{name}() returned {type(setup).__name__}, not a dict with model, x, y, loss (and optimizer)",
+                "return dict(model=..., x=..., y=..., loss=..., optimizer=...) as the script did")
+    changed, error, _ = _call(f"reading {name}()'s x and y", data_changed, name, setup["x"], setup["y"],
+                              limit_s=limit_s)
+    if error:
+        return False, error, _keep_data_hint(name)
+    rep, error, stopped = _call(f"diagnose(**{name}())", diagnose, setup["model"], setup["x"], setup["y"],
+                                setup["loss"], optimizer=setup.get("optimizer"), limit_s=limit_s)
+    if error and changed:
+        return False, changed, _keep_data_hint(name)
+    if error:
+        return False, error, ("the model takes too long: look for what in its forward pass does not finish"
+                              if stopped else f"run diagnose(**{name}()) in a cell and read the error")
+    left = [code for code in MYSTERIES[name] if code in rep.codes]
     if left:
-        return False, f"diagnose still reports {', '.join(left)}"
-    if len(setup["y"]) < 8:
-        return False, f"a batch of {len(setup['y'])}: too few samples to tell whether the model learns"
-    other = [c for c in rep.codes if c != "too-few-steps"]
+        return False, f"diagnose still reports {', '.join(left)}", "; ".join(HINTS[code] for code in left)
+    if changed:
+        return False, changed, _keep_data_hint(name)
+    other = [code for code in rep.codes if code != "too-few-steps"]
     if other:
-        return False, f"the bug is gone but diagnose now reports {', '.join(other)}"
-    return True, "diagnose: clean" + (" (the probe's loss was still falling)" if rep.codes else "")
+        return (False, f"the bug is gone but diagnose now reports {', '.join(other)}",
+                f"run diagnose(**{name}()) and read the evidence of {', '.join(other)}")
+    return True, "diagnose: clean" + (" (the probe's loss was still falling)" if rep.codes else ""), ""
 
 
-def _judge_loop(name, script) -> tuple:
+# --- the loop script (B) -----------------------------------------------------------
+
+def _loop_data(name):
+    import torch
+
+    x, y = data(name)
+    return torch.from_numpy(x), torch.from_numpy(y).long()
+
+
+def _loss_now(model, x, y) -> float:
+    import torch
+
+    with torch.no_grad():
+        return float(torch.nn.functional.cross_entropy(model(x), y))
+
+
+class _Counter:
+    """Counts the optimizer's steps (and stops the loop past ``most``) and the backward passes that reach the model."""
+
+    def __init__(self, model, optimizer, most):
+        self.steps = self.backwards = 0
+        self.most = most
+        self._handles = [optimizer.register_step_pre_hook(self._step),
+                         next(model.parameters()).register_hook(self._backward)]
+
+    def _step(self, optimizer, args, kwargs):
+        if self.steps >= self.most:
+            raise RanTooLong(f"your loop called optimizer.step() more than {self.most} times")
+        self.steps += 1
+
+    def _backward(self, grad):
+        self.backwards += 1
+
+    def remove(self):
+        for handle in self._handles:
+            handle.remove()
+
+
+def _run_loop(name, script, steps, limit_s):
+    """Train the check's own model with the student's loop, watched; what happened, measured."""
+    from types import SimpleNamespace
+
     import torch
     from torch import nn
 
     from ..diagnosis import watch
 
-    x, y = data(name)
-    x, y = torch.from_numpy(x), torch.from_numpy(y).long()
+    x, y = _loop_data(name)
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(12, 32), nn.ReLU(), nn.Linear(32, 4))
     optimizer = torch.optim.SGD(model.parameters(), lr=0.2)
-    with watch(model, optimizer=optimizer, every=5) as w:
-        losses = script(model, optimizer, x, y, 60)
-    rep = w.report()
-    if "gradients-accumulate" in rep.codes:
-        return False, "watch: .grad still holds the previous step's gradient when backward() adds the next"
+    before = _loss_now(model, x, y)
+
+    def train_and_measure():  # the student gets copies: x and y stay the check's
+        return script(model, optimizer, x.clone(), y.clone(), steps), _loss_now(model, x, y)
+
+    counter = _Counter(model, optimizer, most=4 * steps)
     try:
-        losses = [float(v) for v in losses]
-    except TypeError:
-        return False, "the training function must return its list of losses"
-    if len(losses) < 10 or not all(np.isfinite(losses)):
-        return False, f"{len(losses)} losses recorded (need 60, all finite)"
-    if not losses[-1] < 0.7 * losses[0]:
-        return False, f"loss {losses[0]:.3g} -> {losses[-1]:.3g}: it should fall by at least 30%"
-    return True, "watch: gradients reset every step; the loss fell by more than 30%"
+        with watch(model, optimizer=optimizer, every=5) as w:
+            answer, error, stopped = _call(f"{name}(model, optimizer, x, y, {steps})", train_and_measure,
+                                           limit_s=limit_s)
+    finally:
+        counter.remove()
+    losses, after = answer or (None, None)
+    return SimpleNamespace(losses=losses, error=error, stopped=stopped, before=before, after=after,
+                           steps=counter.steps, backwards=counter.backwards, codes=w.report().codes)
 
 
-def check_mysteries(**scripts):
-    """check_mysteries(mystery_a=..., ..., mystery_e=...): which scripts are fixed."""
-    evidence, fixed = [], 0
-    hints = []
+def _judge_loop(name, script, limit_s=TIME_LIMIT_S, steps=LOOP_STEPS):
+    """(fixed, evidence, hint) for the training loop: the check's model and data, watched."""
+    run = _run_loop(name, script, steps, limit_s)
+    if run.error:
+        return False, run.error, (f"the loop must stop after {steps} optimizer steps" if run.stopped
+                                  else f"run {name}'s cell and the cell under it, and read the error")
+    if "gradients-accumulate" in run.codes:
+        return (False, "watch: .grad still holds the previous step's gradient when backward() adds the next",
+                HINTS["gradients-accumulate"])
+    if run.steps != steps:
+        return (False, f"the loop stepped the optimizer it was given {run.steps} times, not {steps}",
+                "train with the model and optimizer the function receives: one optimizer.step() per step")
+    if run.backwards == 0:
+        return (False, "the loop never called backward(): no gradient reached the model's weights",
+                "each step needs the gradient of its loss before optimizer.step()")
+    if "zero-gradients" in run.codes:
+        return (False, "watch: .grad was exactly 0 whenever optimizer.step() ran, so no step moved the weights",
+                "clear .grad before backward(), not between backward() and optimizer.step()")
+    try:
+        losses = [float(value) for value in run.losses]
+    except (TypeError, ValueError):
+        return (False, f"the loop returned {type(run.losses).__name__}, not its list of losses",
+                "append each step's loss.item() to a list and return the list")
+    finite = bool(np.all(np.isfinite(losses)))
+    if len(losses) != steps or not finite:
+        return (False, f"{len(losses)} losses returned for {steps} steps" + ("" if finite else ", some not finite"),
+                "append each step's loss.item() to a list and return the list")
+    before, after = run.before, run.after
+    first_ok = abs(losses[0] - before) <= SAME_FIRST_LOSS * before
+    last_ok = abs(losses[-1] - after) <= SAME_LAST_LOSS * max(after, losses[-1])
+    if not (first_ok and last_ok):
+        return (False, f"the losses returned ({sig(losses[0])} first, {sig(losses[-1])} last) are not the model's: "
+                       f"its loss was {sig(before)} before the loop and is {sig(after)} after it",
+                "return each step's loss as the loop computed it, on the x and y the function receives")
+    if not after < LOOP_FALL * before:
+        return (False, f"the model's loss went from {sig(before)} to {sig(after)}: it should fall by at least "
+                       f"{1 - LOOP_FALL:.0%}",
+                "keep the loop's training as it was: its loss, the optimizer and its settings as given, every step")
+    return (True, f"watch: .grad was reset between all {steps} optimizer steps; the model's loss, measured "
+                  f"again after the loop, fell by more than {1 - LOOP_FALL:.0%}", "")
+
+
+def check_mysteries(*, time_limit_s: float = TIME_LIMIT_S, **scripts):
+    """check_mysteries(mystery_a=..., ..., mystery_e=...): which scripts are fixed.
+
+    time_limit_s: the limit of each call into the student's code (a script, the diagnosis of its model, the loop).
+    """
+    evidence, hints, fixed = [], [], 0
     for name in MYSTERIES:
         script = scripts.get(name)
         if not callable(script):
-            evidence.append(f"{name}: not fixed yet - no function given")
-            hints.append(MYSTERIES[name][1])
-            continue
-        try:
-            ok, why = (_judge_loop if name == "mystery_b" else _judge_setup)(name, script)
-        except Exception as error:  # noqa: BLE001  (a student's exception is an answer, not a crash)
-            ok, why = False, f"the script raised {type(error).__name__}: {error}"
+            ok, why, hint = False, "no function given", f"pass your function: check_mysteries({name}={name}, ...)"
+        else:
+            judge = _judge_loop if name == "mystery_b" else _judge_setup
+            ok, why, hint = judge(name, script, time_limit_s)
         fixed += ok
         evidence.append(f"{name}: {'fixed' if ok else 'not fixed yet'} - {why}")
         if not ok:
-            hints.append(f"{name}: {MYSTERIES[name][1]}")
+            hints.append(f"{name}: {hint}")
     evidence.insert(0, f"{fixed} of {len(MYSTERIES)} scripts fixed")
-    return report("mystery bugs", fixed == len(MYSTERIES), evidence, "; ".join(hints))
+    return report(CHECK_NAME, fixed == len(MYSTERIES), evidence, "; ".join(hints))

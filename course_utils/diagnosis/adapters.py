@@ -124,12 +124,14 @@ class KerasAdapter:
         except Exception as error:  # noqa: BLE001
             raise TypeError("diagnose works on a copy, and keras.models.clone_model could not copy this model "
                             f"(a subclassed Model needs get_config/from_config): {error}") from None
-        if self.original.built and self.original.weights:
-            if not clone.built or not clone.weights:
-                clone(self.x[:1])
-            clone.set_weights(self.original.get_weights())
-        else:
+        if not clone.built or not clone.weights:
             clone(self.x[:1])
+        # layer by layer: a model never called may still hold layers with weights (an adapted Normalization)
+        for mine, theirs in zip(keras_layers(clone), keras_layers(self.original)):
+            if theirs.weights:
+                mine.set_weights(theirs.get_weights())
+            if hasattr(mine, "finalize_state"):  # an adapted Normalization: set_weights leaves its mean at 0
+                mine.finalize_state()
         return clone
 
     def has_batchnorm(self, model):

@@ -8,7 +8,8 @@ import numpy as np
 from ..frameworks import framework_of, to_numpy
 from .adapters import KerasAdapter, TorchAdapter
 from .checks import (check_batchnorm, check_dead, check_gradients, check_init_loss, check_inputs, check_linear_stack,
-                     check_output, keras_final_activation, probe_lr, probe_overfit, torch_final_activation)
+                     check_output, first_layer_input, keras_final_activation, probe_lr, probe_overfit,
+                     torch_final_activation)
 from .findings import Report, mark_consequences
 from .losses import LossInfo
 
@@ -84,7 +85,7 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
     activation = torch_final_activation(ad, trace, out_t) if framework == "torch" else keras_final_activation(work)
     check_output(ad, rep, out, activation)
     check_init_loss(ad, rep, init_loss, out)
-    check_inputs(ad, rep, min_samples)
+    check_inputs(ad, rep, min_samples, first_layer_input(ad, work, trace))
     check_linear_stack(ad, rep, work, trace)
     check_batchnorm(ad, rep, work)
     check_gradients(ad, rep, work)

@@ -157,11 +157,62 @@ def _feature_axis_values(ad, x: np.ndarray):
     return x.reshape(-1, x.shape[-1])
 
 
-def check_inputs(ad, rep, min_samples):
+def first_layer_input(ad, model, trace=()):
+    """What the model's first layer with trainable weights receives, when a fixed step changed x on the way.
+
+    A standardisation inside the model (a Keras ``Normalization`` layer adapted on x, or a
+    fixed ``(x - mean) / std`` in a PyTorch ``forward``) is a fix for unscaled inputs, so
+    the scale check judges what that layer receives. None when it receives x itself (maybe
+    reshaped) or when it cannot be told.
+    """
+    try:
+        if ad.framework == "torch":
+            seen = _torch_first_layer_input(ad, model, trace)
+        else:
+            seen = _keras_first_layer_input(ad, model)
+    except Exception:  # noqa: BLE001  (a model we cannot split: judge x, as before)
+        return None
+    if seen is None:
+        return None
+    seen, x = np.asarray(to_numpy(seen), dtype=np.float64), np.asarray(to_numpy(ad.x), dtype=np.float64)
+    same = seen.size == x.size and np.array_equal(seen.reshape(-1), x.reshape(-1))
+    return None if same else seen
+
+
+def _torch_first_layer_input(ad, model, trace):
+    leaves = [m for m in model.modules() if not list(m.children())]
+    if sum(p.numel() for m in leaves for p in m.parameters()) != sum(p.numel() for p in model.parameters()):
+        return None  # weights used directly in a forward: we cannot tell where the first layer is
+    for _, module, inputs, _ in trace:
+        if any(p.requires_grad for p in module.parameters()):
+            return inputs
+    return None
+
+
+def _keras_first_layer_input(ad, model):
+    layers = list(keras_layers(model))
+    first = next((layer for layer in layers if layer.trainable_weights), None)
+    if first is None or first is layers[0]:
+        return None
+    try:
+        return ad.keras.Model(model.inputs, first.input)(ad.x, training=False)
+    except Exception:  # noqa: BLE001  (a model never called, or the layer inside a nested model)
+        if not isinstance(model, ad.keras.Sequential):
+            raise
+    values = ad.x
+    for layer in layers[:layers.index(first)]:
+        values = layer(values, training=False)
+    return values
+
+
+def check_inputs(ad, rep, min_samples, seen=None):
+    """The scale of the inputs; ``seen``: what the first layer with weights receives, if not x."""
     x = np.asarray(to_numpy(ad.x))
     if not np.issubdtype(x.dtype, np.floating):
         rep.skip("unscaled-inputs", f"the inputs are {x.dtype} (indices for an embedding?), not measurements")
         return
+    if seen is not None:
+        x = seen
     x = x.astype(np.float64)
     if not np.all(np.isfinite(x)):
         rep.add("unscaled-inputs", [f"{percent(_fraction(~np.isfinite(x)))} of the input values are NaN or infinite"])
@@ -188,7 +239,8 @@ def check_inputs(ad, rep, min_samples):
     if 0 < rms.max() < 1e-2:
         evidence.append(f"every input value is tiny (largest feature scale {sig(rms.max())})")
     if evidence:
-        rep.add("unscaled-inputs", evidence)
+        where = ["(measured on what the first layer with weights receives, after the model's own preprocessing)"]
+        rep.add("unscaled-inputs", evidence + (where if seen is not None else []))
     else:
         rep.passed.append("unscaled-inputs")
 
