@@ -20,13 +20,23 @@ What counts as what:
   training it also subtracts the batch mean, still nothing a ReLU does).
 - *non-linear* (breaks a chain): activation layers (ReLU, tanh, ...), max
   pooling, LayerNorm / GroupNorm, softmax.
-- anything else is *unknown*: it breaks the chain (we cannot tell) and is
-  listed in ``unknown`` so that a check can say so.
+- Keras activations are *measured*, not read by name: a layer's activation
+  (``activation=...`` or an ``Activation`` layer, a function of your own
+  included) and any other Keras layer without weights (``Lambda``, a custom
+  layer) are called on random inputs and count as linear when they are
+  affine there (f(3u - 2v) = 3 f(u) - 2 f(v)), non-linear otherwise. So
+  ``Lambda(tf.nn.relu)`` breaks a chain and ``Activation(lambda t: 2 * t)``
+  does not.
+- anything else is *unknown* (a layer with weights of another kind, a layer
+  that cannot be called on its own): it breaks the chain (we cannot tell)
+  and is listed in ``unknown`` so that a check can say so.
 """
 from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from .frameworks import keras_layers
 
@@ -43,7 +53,6 @@ KERAS_LINEAR = {"InputLayer", "Dropout", "SpatialDropout1D", "SpatialDropout2D",
 KERAS_NONLINEAR = {"ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D",
                    "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D", "LayerNormalization",
                    "GroupNormalization", "UnitNormalization"}
-LINEAR_ACTIVATIONS = {None, "linear", "identity"}
 
 # --- PyTorch ---------------------------------------------------------------
 
@@ -94,24 +103,65 @@ class LinearityReport:
     _repr_pretty_ = lambda self, p, cycle: p.text(str(self))  # noqa: E731
 
 
-def _keras_activation_name(layer):
-    activation = getattr(layer, "activation", None)
-    if activation is None:
+PROBE_SHAPE = (4, 8)  # for an activation function: any shape will do
+
+
+def is_affine(fn, shape=PROBE_SHAPE):
+    """True if ``fn`` is affine on random inputs of ``shape``, False if not, None if it cannot be called.
+
+    An affine f (a linear map plus a constant) satisfies f(3u - 2v) = 3 f(u) - 2 f(v);
+    a ReLU, a square or a max does not on inputs of both signs.
+    """
+    rng = np.random.default_rng(0)  # its own generator: probing leaves the global seeds alone
+    u, v = rng.standard_normal((2, *shape)).astype(np.float32)
+    try:
+        fu, fv, fw = (np.asarray(fn(t), dtype=np.float64) for t in (u, v, 3 * u - 2 * v))
+        expected = 3 * fu - 2 * fv
+    except Exception:  # a layer that cannot be called on its own
         return None
-    return getattr(activation, "__name__", type(activation).__name__)
+    if fw.shape != expected.shape or not (np.all(np.isfinite(fw)) and np.all(np.isfinite(expected))):
+        return None
+    scale = max(float(np.abs(fu).max(initial=0)), float(np.abs(fv).max(initial=0)), 1e-6)
+    return bool(np.abs(fw - expected).max(initial=0) <= 5e-4 * scale)  # float32 rounding, with room
 
 
-def _classify_keras(layer):
-    """('map', ends_linear) | ('linear', None) | ('nonlinear', None) | ('unknown', None)."""
+def _activation_is_linear(layer) -> bool:
+    activation = getattr(layer, "activation", None)
+    return activation is None or is_affine(activation) is True  # one that cannot be probed breaks the chain
+
+
+def _probe_shape(layer):
+    """The shape of one small batch of the layer's input, or None when the model does not say."""
+    try:
+        shape = tuple(layer.input.shape)
+    except Exception:  # a layer outside a built functional graph
+        return None
+    if len(shape) < 2 or any(size is None for size in shape[1:]):
+        return None
+    return (2, *shape[1:])
+
+
+def _probe_layer(layer):
+    """'linear' | 'nonlinear' | 'unknown' for a Keras layer without weights, by calling it."""
+    shape = _probe_shape(layer)
+    affine = None if shape is None else is_affine(lambda t: layer(t, training=False), shape)
+    return {True: "linear", False: "nonlinear", None: "unknown"}[affine]
+
+
+def keras_role(layer):
+    """What ``layer`` is to a chain of linear maps: ('map', ends_linear) | ('linear', None) |
+    ('nonlinear', None) | ('unknown', None)."""
     kind = type(layer).__name__
     if kind in KERAS_MAPS:
-        return "map", _keras_activation_name(layer) in LINEAR_ACTIVATIONS
+        return "map", _activation_is_linear(layer)
     if kind == "Activation":
-        return ("linear" if _keras_activation_name(layer) in LINEAR_ACTIVATIONS else "nonlinear"), None
+        return ("linear" if _activation_is_linear(layer) else "nonlinear"), None
     if kind in KERAS_LINEAR:
         return "linear", None
     if kind in KERAS_NONLINEAR:
         return "nonlinear", None
+    if not layer.weights:
+        return _probe_layer(layer), None
     return "unknown", None
 
 
@@ -134,7 +184,8 @@ def _classify_torch(module):
     return "unknown", None
 
 
-def _label(name: str, kind: str) -> str:
+def layer_label(name: str, kind: str) -> str:
+    """How a report names a layer: its name, with its class when the name does not say it."""
     return name if kind in name else f"{name} ({kind})"
 
 
@@ -149,11 +200,11 @@ def linear_pairs(model) -> LinearityReport:
     if framework == "torch":
         items = [(name, type(m).__name__, _classify_torch(m)) for name, m in _torch_leaves(model)]
     else:
-        items = [(layer.name, type(layer).__name__, _classify_keras(layer)) for layer in keras_layers(model)]
+        items = [(layer.name, type(layer).__name__, keras_role(layer)) for layer in keras_layers(model)]
     report = LinearityReport()
     last, between = None, []
     for name, kind, (role, ends_linear) in items:
-        label = _label(name, kind)
+        label = layer_label(name, kind)
         if role == "map":
             report.maps.append(label)
             if last is not None:

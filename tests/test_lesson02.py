@@ -10,6 +10,7 @@ from course_utils.linearity import linear_pairs
 cu.setup(frameworks=("tensorflow", "torch"))
 
 import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
 from keras import layers  # noqa: E402
 from torch import nn  # noqa: E402
 
@@ -98,8 +99,24 @@ def test_keras_what_breaks_a_chain(middle, linear):
 def test_keras_dense_after_flatten_counts_and_unknown_layers_are_listed():
     report = linear_pairs(_seq(layers.Conv2D(4, 3), layers.Flatten(), layers.Dense(1)))
     assert len(report.pairs) == 1
-    report = linear_pairs(_seq(layers.Conv2D(4, 3), layers.Lambda(lambda t: t * t), layers.Conv2D(4, 3)))
+    unbuilt = keras.Sequential([layers.Conv2D(4, 3), layers.Lambda(lambda t: t * t), layers.Conv2D(4, 3)])
+    report = linear_pairs(unbuilt)           # no input shape: the Lambda cannot be probed, so it is unknown
     assert report.clean and len(report.unknown) == 1 and "could not classify" in str(report)
+
+
+@pytest.mark.parametrize("middle, linear", [
+    (layers.Lambda(lambda t: t * t), False), (layers.Lambda(tf.nn.relu), False),
+    (layers.Activation(lambda t: tf.maximum(t, 0.0)), False),
+    (layers.Lambda(lambda t: 2 * t + 1), True), (layers.Activation(lambda t: t), True),
+])
+def test_keras_lambda_and_activation_layers_are_probed_not_read_by_name(middle, linear):
+    report = linear_pairs(_seq(layers.Conv2D(4, 3, padding="same"), middle, layers.Conv2D(4, 3, padding="same")))
+    assert (len(report.pairs) == 1) is linear and not report.unknown
+
+
+def test_a_layers_own_activation_is_probed():
+    assert len(linear_pairs(_seq(layers.Conv2D(4, 3, activation=lambda t: t), layers.Conv2D(4, 3))).pairs) == 1
+    assert linear_pairs(_seq(layers.Conv2D(4, 3, activation=tf.nn.gelu), layers.Conv2D(4, 3))).clean
 
 
 def test_torch_linear_stack():
@@ -227,14 +244,196 @@ def test_check_never_raises_on_broken_answers():
         assert not result.passed and result.evidence
 
 
-def test_check_reports_an_unclassifiable_layer_and_refuses_a_scaled_but_offset_input():
-    def lambda_model():
+def test_check_reports_a_layer_it_cannot_classify():
+    def with_lstm():
         return keras.Sequential([keras.Input((32, 3)),
-                                 layers.Conv1D(16, 5, padding="same"), layers.Lambda(lambda t: t * t),
+                                 layers.Conv1D(16, 5, padding="same"), layers.LSTM(8, return_sequences=True),
                                  layers.Conv1D(32, 5, padding="same", activation="relu"),
                                  layers.GlobalAveragePooling1D(), layers.Dense(1, activation="sigmoid")])
 
-    result = check_sensor_model(lambda_model, SCALE)
-    assert "cannot classify" in _text(result)     # reported; the training run decides
-    result = check_sensor_model(_lab_model("relu", "relu"), lambda x: x - 293.0)
-    assert not result.passed and "badly scaled" in _text(result)
+    result = check_sensor_model(with_lstm, lambda x: (x - x.mean()) / x.std())   # refused before training
+    assert "cannot classify (reported, not failed): lstm (LSTM)" in _text(result) and not result.passed
+
+
+# --- answers a student might give ---
+# Each row: (build_model, prepare_x), whether it must pass, and words that must be in the evidence + hint.
+# Refusals of the preparation and of the model come before any training (cheap); the rest train with the check's
+# own budget (Adam, 300 steps of 32).
+
+READINGS = sw.lab_readings()
+MEANS64, STDS64 = (READINGS.x_train.astype("float64").mean(axis=(0, 1)),
+                   READINGS.x_train.astype("float64").std(axis=(0, 1)))
+MEANS32, STDS32 = READINGS.x_train.mean(axis=(0, 1)), READINGS.x_train.std(axis=(0, 1))   # float32 sums
+
+
+def _conv(filters, activation="relu"):
+    return lambda: layers.Conv1D(filters, 5, padding="same", activation=activation)
+
+
+def _net(*before, first=_conv(16), middle=(lambda: layers.Dropout(0.1),), second=_conv(32)):
+    """The lab's conv net, with layers made by the factories given (so that every build is fresh)."""
+    def build():
+        return keras.Sequential([keras.Input((32, 3)), *[make() for make in (*before, first, *middle, second)],
+                                 layers.GlobalAveragePooling1D(), layers.Dense(16, activation="relu"),
+                                 layers.Dense(1, activation="sigmoid")])
+    return build
+
+
+def _adapted(readings):
+    def normalization():
+        layer = layers.Normalization(axis=-1)
+        layer.adapt(readings)
+        return layer
+    return normalization
+
+
+def statistics_of_each_set(x):            # every set (and batch) standardised with its own statistics
+    x = x.astype("float64")
+    return ((x - x.mean(axis=(0, 1))) / x.std(axis=(0, 1))).astype("float32")
+
+
+VAL_SCALE = sw.Standardizer.fit(READINGS.x_val)
+
+
+def validation_set_with_its_own_statistics(x):   # the training numbers, except for a set of the validation's size
+    return VAL_SCALE(x) if len(x) == len(READINGS.x_val) else SCALE(x)
+
+
+def training_statistics_only_for_the_training_set(x):   # the training set's numbers for 1,200 rows, else its own
+    return SCALE(x) if len(x) == len(READINGS.x_train) else statistics_of_each_set(x)
+
+
+def float32_statistics(x):                # standardised, but with means and spreads summed in float32
+    return (x - MEANS32) / STDS32
+
+
+def each_sequence_on_its_own(x):          # per-sequence standardisation: no training statistics at all
+    return (x - x.mean(axis=1, keepdims=True)) / x.std(axis=1, keepdims=True)
+
+
+def min_max(x):                           # training min and max: scaled to [0, 1], not standardised
+    low, high = READINGS.x_train.min(axis=(0, 1)), READINGS.x_train.max(axis=(0, 1))
+    return (x - low) / (high - low)
+
+
+def hard_coded(x):                        # numbers typed in (room temperature, a guessed spread), not computed
+    return (x - 293.0) / 0.05
+
+
+def by_hand_in_float64(x):                # valid: the same statistics as the solution, written out
+    return ((x.astype("float64") - MEANS64) / STDS64).astype("float32")
+
+
+def one_mean_for_all_sensors(x):          # valid: one training mean and spread for the three sensors together
+    readings = READINGS.x_train.astype("float64")
+    return ((x.astype("float64") - readings.mean()) / readings.std()).astype("float32")
+
+
+def never_returns(x):
+    while True:
+        pass
+
+
+def sleeps_in_a_layer():                  # a Lambda layer that never comes back when the model runs
+    import time
+    return keras.Sequential([keras.Input((32, 3)), layers.Lambda(lambda t: (time.sleep(3600), t)[1]),
+                             layers.Conv1D(8, 5), layers.GlobalAveragePooling1D(),
+                             layers.Dense(1, activation="sigmoid")])
+
+
+def _pretrained():
+    """build_model trains the lab's model (linear convs) for 300 steps itself before handing it over."""
+    cu.seed(1)
+    model = _lab_model()()
+    y = READINGS.y_train.astype("float32")[:, None]
+    cu.train_keras(model, SCALE(READINGS.x_train), y, keras.losses.binary_crossentropy,
+                   keras.optimizers.Adam(3e-3), steps=300, batch_size=32, sample_every=300)
+    return model
+
+
+def identity(t):
+    return t
+
+
+class HandSetGains(layers.Layer):         # a layer of the student's own, with weights set by hand
+    def build(self, shape):
+        self.gains = self.add_weight(name="gains", shape=(shape[-1],), initializer="ones")
+        self.gains.assign([1.0, 0.0, 0.0])   # only sensor 0 gets through
+
+    def call(self, inputs):
+        return inputs * self.gains
+
+
+ANSWERS = [
+    # name, kind, (build_model, prepare_x), passes, words in the evidence + hint
+    ("statistics of each set", "wrong: per-set statistics (issue point 4)",
+     (_net(), statistics_of_each_set), False,
+     ["not one fixed map", "8 validation sequences raised by 0.5 K", "inside the full training set",
+      "from the batch it is given", "fit the statistics once, on data.x_train"]),
+    ("the validation set with its own statistics", "wrong: per-set statistics, fitted once per set",
+     (_net(), validation_set_with_its_own_statistics), False,
+     ["not one fixed map: the validation sequences, prepared alone, differ", "not from the training set"]),
+    ("training statistics only when 1,200 rows come in", "cheat: treats the training set apart",
+     (_net(), training_statistics_only_for_the_training_set), False,
+     ["not one fixed map", "row by row"]),
+    ("float32 statistics", "partial fix: standardised, the sums lost precision (issue point 10)",
+     (_net(), float32_statistics), False,
+     ["computes (reading - a) / b per sensor with a = 293.070", "means are 293.151", "float32 arithmetic",
+      "compute the training statistics in float64"]),
+    ("Normalization adapted on the float32 readings", "partial fix: the same float32 sums, inside Keras' adapt",
+     (_net(_adapted(READINGS.x_train)), lambda x: x), False,
+     ["then normalization", "float32 arithmetic", "adapt it on data.x_train.astype(\"float64\")"]),
+    ("BatchNormalization first, raw readings", "hides the symptom: standardises batches while training only",
+     (_net(layers.BatchNormalization), lambda x: x), False,
+     ["(BatchNormalization)) run as at inference", "mean / spread 5291",
+      "leave the readings at their raw scale"]),
+    ("one sequence at a time", "wrong form: per-sequence standardisation, no training statistics",
+     (_net(), each_sequence_on_its_own), False,
+     ["not one (reading - mean) / spread map per sensor", "numbers fitted once on the training set"]),
+    ("min-max scaling", "wrong form: scaled to [0, 1], not standardised",
+     (_net(), min_max), False,
+     ["per-sensor means 0.51", "computes (reading - a) / b", "subtract each sensor's training mean"]),
+    ("typed-in numbers", "cheat: hard-coded statistics",
+     (_net(), hard_coded), False,
+     ["a = 293.000, 293.000, 293.000 K", "up to 3.0 spreads from the mean", "computed from data.x_train"]),
+    ("identity activations on the linear convs", "hides the symptom: an activation that does nothing",
+     (_net(first=_conv(16, identity), second=_conv(32, identity)), SCALE), False,
+     ["2 place(s) where two layers with weights compose", "measured: the same model with a ReLU after",
+      "holds this model back"]),
+    ("a model trained before the check", "cheat: longer training of the linear convs, outside the budget",
+     (_pretrained, SCALE), False,
+     ["from fresh weights (drawn by the check", "measured: the same model with a ReLU after"]),
+    ("hand-set weights in a layer of its own", "cheat: weights the check cannot start afresh",
+     (_net(first=lambda: HandSetGains(), middle=(), second=_conv(16)), SCALE), False,
+     ["draws every weight afresh", "cannot for hand_set_gains (HandSetGains)", "Keras' own layers"]),
+    ("prepare_x drops half the rows", "cheat: dropped rows",
+     (_net(), lambda x: SCALE(x)[::2]), False,
+     ["must return shape (1200, 32, 3), got (600, 32, 3)"]),
+    ("prepare_x never returns", "never returns",
+     (_net(), never_returns), False,
+     ["prepare_x", "ran for more than 1 s", "never came back"]),
+    ("a layer that never returns", "never returns",
+     (sleeps_in_a_layer, SCALE), False,
+     ["your model, on one batch ran for more than 1 s", "never came back"]),
+    ("Normalization adapted on float64 readings", "valid: the standardisation inside the model (issue point 7)",
+     (_net(_adapted(READINGS.x_train.astype("float64"))), lambda x: x), True,
+     ["no silent linearity", "standardised with the training set's statistics"]),
+    ("ReLU as Lambda layers, statistics by hand", "valid: another form of ReLU (issue point 8)",
+     (_net(first=_conv(16, None), middle=(lambda: layers.Lambda(tf.nn.relu), lambda: layers.Dropout(0.1)),
+           second=_conv(32, tf.nn.relu)), by_hand_in_float64), True,
+     ["no silent linearity", "standardised"]),
+    ("one mean and spread for all sensors, GELU layers", "valid: another standardisation and another non-linearity",
+     (_net(first=_conv(16, None), middle=(lambda: layers.Activation("gelu"), lambda: layers.Dropout(0.1)),
+           second=_conv(32, "gelu")), one_mean_for_all_sensors), True,
+     ["no silent linearity", "standardised"]),
+]
+LIMITED = {"prepare_x never returns", "a layer that never returns"}   # these run under a 1 s limit
+
+
+@pytest.mark.parametrize("name, kind, answer, passes, words", ANSWERS, ids=[row[0] for row in ANSWERS])
+def test_answers_a_student_might_give(name, kind, answer, passes, words):
+    build, prepare = answer
+    result = check_sensor_model(build, prepare, time_limit_s=1 if name in LIMITED else 120)
+    assert result.passed is passes, str(result)
+    for word in words:
+        assert word in _text(result), f"{word!r} not in:\n{result}"
