@@ -252,3 +252,208 @@ def test_check_records_its_decision():
     before = len(labs.RESULTS)
     result = lab.check_fit(fit_missing_zero_grad, epochs=2)
     assert len(labs.RESULTS) == before + 1 and labs.RESULTS[-1] is result
+
+
+# --- answers a student might give ---
+# Each is a whole fit(...) as a student might write it in the exercise cell. A wrong answer must be
+# refused with evidence that names what it did; a valid one, different from the official fix, must pass.
+
+def fit_lower_lr(model, optimizer, loss_fn, x, y, epochs, batch_size):
+    """Hides the symptom: the colleague's guess, a lower learning rate, and still no zero_grad."""
+    for group in optimizer.param_groups:
+        group["lr"] = 0.001
+    fit_missing_zero_grad(model, optimizer, loss_fn, x, y, epochs, batch_size)
+
+
+def fit_clip_instead(model, optimizer, loss_fn, x, y, epochs, batch_size):
+    """Hides the symptom: clip the (accumulated) gradient instead of clearing it."""
+    for _ in range(epochs):
+        for xb, yb in _batches(x, y, batch_size):
+            loss_fn(model(xb), yb).backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+
+
+def fit_zero_then_clip(model, optimizer, loss_fn, x, y, epochs, batch_size):
+    """Valid: the fix, plus clipping by the norm (it scales the batch's gradient, its direction kept)."""
+    for _ in range(epochs):
+        for xb, yb in _batches(x, y, batch_size):
+            optimizer.zero_grad()
+            loss_fn(model(xb), yb).backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+
+
+def fit_zero_every_other_batch(model, optimizer, loss_fn, x, y, epochs, batch_size):
+    """A partial fix: clears .grad on even batches only."""
+    for _ in range(epochs):
+        for index, (xb, yb) in enumerate(_batches(x, y, batch_size)):
+            if index % 2 == 0:
+                optimizer.zero_grad()
+            loss_fn(model(xb), yb).backward()
+            optimizer.step()
+
+
+def fit_one_epoch_then_smuggle_targets(model, optimizer, loss_fn, x, y, epochs, batch_size):
+    """A cheat: one clean epoch, then a forward that answers with the targets it was given."""
+    fit_fixed(model, optimizer, loss_fn, x, y, 1, batch_size)
+    answers = {tuple(row.tolist()): target for row, target in zip(x, y)}
+    model.forward = lambda inputs: torch.stack([answers[tuple(row.tolist())] for row in inputs])
+
+
+def fit_shuffles_x_only(model, optimizer, loss_fn, x, y, epochs, batch_size):
+    """Wrong: the gradients are fresh, but each batch pairs inputs with the wrong targets."""
+    for _ in range(epochs):
+        shuffled = x[torch.randperm(len(x))]
+        for xb, yb in _batches(shuffled, y, batch_size):
+            optimizer.zero_grad()
+            loss_fn(model(xb), yb).backward()
+            optimizer.step()
+
+
+def fit_rebuilds_the_optimizer(model, optimizer, loss_fn, x, y, epochs, batch_size):
+    """Wrong: a new optimizer of the same type for every epoch (which once crashed naming the check's class)."""
+    for _ in range(epochs):
+        own = type(optimizer)(model.parameters(), lr=optimizer.defaults["lr"])
+        for xb, yb in _batches(x, y, batch_size):
+            own.zero_grad()
+            loss_fn(model(xb), yb).backward()
+            own.step()
+
+
+def fit_item_before_backward(model, optimizer, loss_fn, x, y, epochs, batch_size):
+    """Crashes: .item() turns the loss into a float before backward()."""
+    for _ in range(epochs):
+        for xb, yb in _batches(x, y, batch_size):
+            optimizer.zero_grad()
+            loss = loss_fn(model(xb), yb).item()
+            loss.backward()
+            optimizer.step()
+
+
+def fit_until_small(model, optimizer, loss_fn, x, y, epochs, batch_size):
+    """Never returns: trains 'until the loss is small', a bound this model never reaches."""
+    loss = torch.tensor(1.0)
+    while loss.item() > 1e-6:
+        for xb, yb in _batches(x, y, batch_size):
+            optimizer.zero_grad()
+            loss = loss_fn(model(xb), yb)
+            loss.backward()
+            optimizer.step()
+
+
+def fit_sleeps_between_batches(model, optimizer, loss_fn, x, y, epochs, batch_size):
+    """Never returns in time: a fixed loop that waits (for a progress bar, say) at every batch."""
+    for _ in range(epochs):
+        for xb, yb in _batches(x, y, batch_size):
+            optimizer.zero_grad()
+            loss_fn(model(xb), yb).backward()
+            optimizer.step()
+            time.sleep(0.5)
+
+
+def fit_checks_its_arguments(model, optimizer, loss_fn, x, y, epochs, batch_size):
+    """Valid: the official fix, in a loop that checks and prints what it was given."""
+    if type(optimizer) is not torch.optim.SGD or type(loss_fn) is not nn.MSELoss:
+        raise TypeError(f"expected SGD and MSELoss, got {optimizer!r} and {loss_fn!r}")
+    print(f"training with {optimizer.__class__.__name__} and {loss_fn}")
+    fit_fixed(model, optimizer, loss_fn, x, y, epochs, batch_size)
+
+
+def fit_with_closure(model, optimizer, loss_fn, x, y, epochs, batch_size):
+    """Valid: the closure form of optimizer.step, clearing .grad inside the closure."""
+    for _ in range(epochs):
+        for xb, yb in _batches(x, y, batch_size):
+            def closure():
+                optimizer.zero_grad()
+                loss = loss_fn(model(xb), yb)
+                loss.backward()
+                return loss
+            optimizer.step(closure)
+
+
+def fit_shuffled_with_set_to_none(model, optimizer, loss_fn, x, y, epochs, batch_size):
+    """Valid: shuffles x and y together every epoch and clears .grad by hand."""
+    for _ in range(epochs):
+        order = torch.randperm(len(x))
+        for xb, yb in _batches(x[order], y[order], batch_size):
+            for parameter in model.parameters():
+                parameter.grad = None
+            loss_fn(model(xb), yb).backward()
+            optimizer.step()
+
+
+def fit_assigns_fresh_gradients(model, optimizer, loss_fn, x, y, epochs, batch_size):
+    """Valid: computes each batch's gradient with autograd.grad and puts it in .grad itself."""
+    parameters = list(model.parameters())
+    for _ in range(epochs):
+        for xb, yb in _batches(x, y, batch_size):
+            grads = torch.autograd.grad(loss_fn(model(xb), yb), parameters)
+            for parameter, grad in zip(parameters, grads):
+                parameter.grad = grad
+            optimizer.step()
+
+
+def fit_with_a_schedule(model, optimizer, loss_fn, x, y, epochs, batch_size):
+    """Valid: the official fix, plus a step schedule that lowers the learning rate every 10 epochs."""
+    schedule = torch.optim.lr_scheduler.StepLR(optimizer, step_size=10, gamma=0.1)
+    for _ in range(epochs):
+        fit_fixed(model, optimizer, loss_fn, x, y, 1, batch_size)
+        schedule.step()
+
+
+ANSWERS = [  # name, kind, fit, passes, words in the evidence or hint
+    ("lower learning rate", "hides the symptom", fit_lower_lr, False,
+     ["batches 1 and 2 added together", "changed the optimizer's lr from 0.03 to 0.001", "before each backward pass"]),
+    ("clip instead of clearing", "hides the symptom", fit_clip_instead, False,
+     ["accumulated", "before each backward pass"]),
+    ("zero_grad, then clipping by the norm", "valid", fit_zero_then_clip, True,
+     ["scaled down as a whole", "explains more than 90%"]),
+    ("zero_grad every other batch", "partial fix", fit_zero_every_other_batch, False,
+     ["240 accumulated", "before each backward pass"]),
+    ("one epoch, then the targets", "cheat", fit_one_epoch_then_smuggle_targets, False,
+     ["ran 16 optimizer steps; expected 480", "one optimizer.step() per mini-batch"]),
+    ("x shuffled without y", "wrong answer", fit_shuffles_x_only, False,
+     ["at all 479 steps after the first, .grad was the fresh gradient", "explains", "x and y as given"]),
+    ("a new optimizer each epoch", "wrong answer", fit_rebuilds_the_optimizer, False,
+     ["0 time(s) on the optimizer it was given", "optimizer argument"]),
+    (".item() before backward", "crashes", fit_item_before_backward, False,
+     ["your fit raised AttributeError", "run your fit once yourself"]),
+    ("train until the loss is small", "never returns", fit_until_small, False,
+     ["more than 1920 times (expected 480)", "one optimizer.step() per mini-batch"]),
+    ("sleeps at every batch", "never returns", fit_sleeps_between_batches, False,
+     ["your fit ran for more than 2 s and was stopped, after", "a wait inside the loop"]),
+    ("checks and prints its arguments", "valid", fit_checks_its_arguments, True,
+     ["batch 2 alone", "explains more than 90%"]),
+    ("closure with zero_grad inside", "valid", fit_with_closure, True,
+     ["batch 2 alone", "explains more than 90%"]),
+    ("shuffled, .grad set to None by hand", "valid", fit_shuffled_with_set_to_none, True,
+     ["at all 479 steps after the first, .grad was the fresh gradient", "explains more than 90%"]),
+    ("gradients from autograd.grad", "valid", fit_assigns_fresh_gradients, True,
+     ["batch 2 alone", "explains more than 90%"]),
+    ("the fix plus a learning-rate schedule", "valid", fit_with_a_schedule, True,
+     ["changed the optimizer's lr from 0.03 to 3e-05", "explains more than 90%"]),
+]
+INTERNAL_NAMES = ("Recorder", "_Fresh", "_Recording", "_check", "course_utils")
+
+
+@pytest.mark.parametrize("name, kind, fit, passes, words", ANSWERS, ids=[a[0] for a in ANSWERS])
+def test_answers_a_student_might_give(name, kind, fit, passes, words, capsys):
+    result = lab.check_fit(fit, time_limit_s=2 if fit is fit_sleeps_between_batches else lab.TIME_LIMIT_S)
+    said = text(result) + "\n" + result.hint
+    assert result.passed == passes, str(result)
+    for word in words:
+        assert word in said, str(result)
+    assert not any(internal in said for internal in INTERNAL_NAMES), str(result)
+
+
+def test_the_student_code_sees_a_plain_sgd_and_mse_loss():
+    seen = {}
+
+    def fit_that_looks(model, optimizer, loss_fn, x, y, epochs, batch_size):
+        seen.update(optimizer=repr(optimizer), loss_fn=repr(loss_fn), types=(type(optimizer), type(loss_fn)))
+        fit_fixed(model, optimizer, loss_fn, x, y, epochs, batch_size)
+
+    assert lab.check_fit(fit_that_looks).passed
+    assert seen["types"] == (torch.optim.SGD, nn.MSELoss)
+    assert seen["optimizer"].startswith("SGD (") and seen["loss_fn"] == "MSELoss()"

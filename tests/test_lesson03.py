@@ -1,4 +1,6 @@
 """Unit tests for lesson 03's pieces: course_utils.signals and the lab check (course_utils.checks.dying_relu)."""
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -84,7 +86,9 @@ def test_lab_data_is_standardised():
 
 def test_broken_model_has_whole_layers_dead_before_training():
     x, _ = dying_relu.lab_data()
-    dead = dying_relu.instruments_torch.dead_fraction(dying_relu.broken_model(), x)
+    calls, _ = dying_relu.linear_trace(dying_relu.broken_model(), x)
+    dead = dying_relu.hidden_dead_fractions(calls)
+    assert list(dead) == ["layer 1", "layer 2", "layer 3", "layer 4"]
     assert sum(v == 1.0 for v in dead.values()) >= 2
 
 
@@ -103,7 +107,7 @@ def test_check_passes_zero_biases():
 
 def test_check_refuses_a_model_without_relu_layers():
     result = dying_relu.check_build_model(lambda: nn.Sequential(nn.Linear(4, 64), nn.Tanh(), nn.Linear(64, 1)))
-    assert not result.passed and "ReLU-family" in _evidence(result)
+    assert not result.passed and "not the lab's ReLU network" in _evidence(result) and "Tanh" in _evidence(result)
 
 
 def test_check_refuses_a_pretrained_model():
@@ -119,23 +123,24 @@ def test_check_refuses_a_pretrained_model():
     assert not result.passed and "fits before any training" in _evidence(result)
 
 
-def test_check_reports_leaky_relu_that_does_not_fit_yet():
+def test_check_refuses_leaky_relu_before_training():
+    """The task says to keep the ReLU network: a leak is measured and refused, not trained."""
     def leaky_shipped():
         return nn.Sequential(*[nn.LeakyReLU(0.01) if isinstance(m, nn.ReLU) else m for m in dying_relu.broken_model()])
-    result = dying_relu.check_build_model(leaky_shipped, steps=100)
+    result = dying_relu.check_build_model(leaky_shipped)
     assert not result.passed
-    # a LeakyReLU layer that is below zero everywhere still learns: it is not called dead
-    assert "dead for every sample" not in _evidence(result)
-    assert "below zero, still passes a gradient" in _evidence(result)
+    assert "non-zero values for negative pre-activations" in _evidence(result) and "LeakyReLU" in _evidence(result)
+    assert "dead units after" not in _evidence(result)  # refused before the check trains it
 
 
 @pytest.mark.parametrize("answer, words", [
     (42, "expected a function"),
     (lambda: "a model", "must return a torch.nn.Module"),
     (lambda: 1 / 0, "ZeroDivisionError"),
-    (lambda: nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Linear(8, 1)), "cannot process"),
-    (lambda: nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2)), "shape"),
-    (lambda: nn.Sequential(nn.ReLU()), "no trainable parameters"),
+    (lambda: nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Linear(8, 1)),
+     "on the lab's inputs (256, 4) raised RuntimeError"),
+    (lambda: nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2)), "Linear layers run 4 -> 8 -> 2"),
+    (lambda: nn.Sequential(nn.ReLU()), "no nn.Linear layer ran"),
 ])
 def test_check_never_raises_on_wrong_answers(answer, words):
     result = dying_relu.check_build_model(answer, steps=5)
@@ -154,3 +159,157 @@ def test_check_reports_dead_fractions_after_training_in_ranges():
     result = dying_relu.check_build_model(_fixed_model)
     after = next(line for line in result.evidence if line.startswith("dead units after"))
     assert "< 10%" in after or "0%" in after
+
+
+# --- answers a student might give ---
+# Each is a build_model() as a student might write it in the exercise cell. The task says: keep it a
+# ReLU network of the same shape. A wrong answer must be refused with evidence that names what it did;
+# a valid one, different from the official fix, must pass.
+
+def _lab_network(activation=nn.ReLU, bias=0.0, norm=None, sizes=(4, 64, 64, 64, 64, 1), he=True):
+    """The shipped network's layers, with another activation, bias, normalisation or sizes."""
+    layers = []
+    for n_in, n_out in zip(sizes, sizes[1:]):
+        layers.append(nn.Linear(n_in, n_out))
+        if n_out != sizes[-1]:
+            layers += ([norm(n_out)] if norm else []) + [activation()]
+    model = nn.Sequential(*layers)
+    for layer in model:
+        if he and isinstance(layer, nn.Linear):
+            nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
+            nn.init.constant_(layer.bias, bias)
+    return model
+
+
+def _biases(*values):
+    """The shipped network with these biases, layer by layer (a partial fix)."""
+    def build_model():
+        model = _lab_network()
+        for layer, value in zip([m for m in model if isinstance(m, nn.Linear)], values):
+            nn.init.constant_(layer.bias, value)
+        return model
+    return build_model
+
+
+class FunctionalNet(nn.Module):
+    """The network written with F.relu (or another function) in forward, not ReLU modules."""
+
+    def __init__(self, activation=torch.relu, bias=0.01):
+        super().__init__()
+        self.hidden = nn.ModuleList([nn.Linear(4, 64)] + [nn.Linear(64, 64) for _ in range(3)])
+        self.out = nn.Linear(64, 1)
+        self.activation = activation
+        for layer in [*self.hidden, self.out]:
+            nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
+            nn.init.constant_(layer.bias, bias)
+
+    def forward(self, x):
+        for layer in self.hidden:
+            x = self.activation(layer(x))
+        return self.out(x)
+
+
+class SharedWeights(nn.Module):
+    """Wrong: one 64 -> 64 layer used three times (the right sizes, a third of the weights)."""
+
+    def __init__(self):
+        super().__init__()
+        self.first, self.middle, self.out = nn.Linear(4, 64), nn.Linear(64, 64), nn.Linear(64, 1)
+
+    def forward(self, x):
+        x = torch.relu(self.first(x))
+        for _ in range(3):
+            x = torch.relu(self.middle(x))
+        return self.out(x)
+
+
+class RemembersTargets(nn.Module):
+    """A cheat: the fixed network plus a lookup of the lab's targets, added to its output."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = _lab_network()
+        x, y = dying_relu.lab_data()
+        self.answers = {tuple(row.tolist()): float(target) for row, target in zip(x, y)}
+
+    def forward(self, x):
+        remembered = torch.tensor([[self.answers.get(tuple(row.tolist()), 0.0)] for row in x])
+        return self.net(x) * 0.0 + remembered
+
+
+class SlowNet(nn.Module):
+    """Never finishes in time: a forward that waits (for a log line, say) at every call."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = _lab_network()
+
+    def forward(self, x):
+        time.sleep(0.1)
+        return self.net(x)
+
+
+def _build_forever():
+    while True:
+        pass
+
+
+ANSWERS = [  # name, kind, build_model, passes, words in the evidence or hint
+    ("LeakyReLU, biases kept at -2", "hides the symptom",
+     lambda: _lab_network(lambda: nn.LeakyReLU(0.01), bias=-2.0), False,
+     ["not the lab's ReLU network", "non-zero values for negative pre-activations", "LeakyReLU", "not in its layers"]),
+    ("LeakyReLU and zero biases", "a different model than asked",
+     lambda: _lab_network(lambda: nn.LeakyReLU(0.1)), False,
+     ["non-zero values for negative pre-activations", "LeakyReLU"]),
+    ("GELU written in forward", "a different model than asked", lambda: FunctionalNet(nn.functional.gelu), False,
+     ["Linear layer 2 does not receive the positive pre-activations unchanged"]),
+    ("BatchNorm after each layer, biases -2", "hides the symptom",
+     lambda: _lab_network(bias=-2.0, norm=nn.BatchNorm1d), False,
+     ["trainable parameters outside its Linear layers", "BatchNorm1d"]),
+    ("parameter-free LayerNorm, biases -2", "hides the symptom",
+     lambda: _lab_network(bias=-2.0, norm=lambda n: nn.LayerNorm(n, elementwise_affine=False)), False,
+     ["Linear layer 2 does not receive the positive pre-activations unchanged", "LayerNorm"]),
+    ("PReLU starting as a ReLU", "a different model than asked",
+     lambda: _lab_network(lambda: nn.PReLU(init=0.0)), False,
+     ["trainable parameters outside its Linear layers (1.weight", "PReLU"]),
+    ("ReLU6", "a different model than asked", lambda: _lab_network(nn.ReLU6), False,
+     ["does not receive the positive pre-activations unchanged", "ReLU6"]),
+    ("wider and shallower", "a different model than asked", lambda: _lab_network(sizes=(4, 256, 1), bias=-2.0), False,
+     ["its Linear layers run 4 -> 256 -> 1; the lab's network is 4 -> 64 -> 64 -> 64 -> 64 -> 1"]),
+    ("one layer used three times", "a different model than asked", SharedWeights, False,
+     ["one of its Linear layers runs more than once"]),
+    ("targets remembered", "cheat (smuggled targets)", RemembersTargets, False,
+     ["its output is not what its last Linear layer returns"]),
+    ("biases at -1.5", "partial fix", _biases(-1.5, -1.5, -1.5, -1.5, -1.5), False,
+     ["layer 4 is dead for every sample after training", "dead units before training", "Measure before you change"]),
+    ("only the first layer fixed", "partial fix", _biases(0.0, -2.0, -2.0, -2.0, -2.0), False,
+     ["layer 4 is dead for every sample after training", "Measure before you change"]),
+    ("the class, not a model", "wrong type", lambda: FunctionalNet, False,
+     ["got the class FunctionalNet itself", "FunctionalNet(), with the parentheses"]),
+    ("a forward that crashes", "crashes", lambda: nn.Sequential(nn.Linear(4, 64), nn.ReLU(), nn.Linear(4, 1)), False,
+     ["forward pass on the lab's inputs (256, 4) raised RuntimeError", "Keep the lab's network"]),
+    ("build_model never returns", "never returns", _build_forever, False,
+     ["build_model() ran for more than 1 s", "a loop in it that never ends"]),
+    ("a forward that waits", "never returns", SlowNet, False,
+     ["training your model ran for more than 1 s", "a wait or a loop in your model's forward"]),
+    ("PyTorch's default initialisation", "valid", lambda: _lab_network(he=False), True,
+     ["the network is the lab's", "fits: below 0.05"]),
+    ("F.relu in forward, small positive biases", "valid", FunctionalNet, True,
+     ["the network is the lab's", "dead units before training: layer 1 0%"]),
+    ("in-place ReLU, zero biases", "valid", lambda: _lab_network(lambda: nn.ReLU(inplace=True)), True,
+     ["the network is the lab's", "fits: below 0.05"]),
+]
+INTERNAL_NAMES = ("linear_trace", "_measure", "_train", "course_utils")
+
+
+@pytest.mark.parametrize("name, kind, build_model, passes, words", ANSWERS, ids=[a[0] for a in ANSWERS])
+def test_answers_a_student_might_give(name, kind, build_model, passes, words, monkeypatch):
+    # time limits of 1 s instead of the lab's: the verdict is the same, it only comes sooner
+    monkeypatch.setattr(dying_relu, "BUILD_LIMIT_S", 1)
+    monkeypatch.setattr(dying_relu, "TRAIN_LIMIT_S", 1 if build_model is SlowNet else dying_relu.TRAIN_LIMIT_S)
+    result = dying_relu.check_build_model(build_model)
+    said = _evidence(result) + " " + result.hint
+    assert result.passed == passes, str(result)
+    for word in words:
+        assert word in said, str(result)
+    assert not any(internal in said for internal in INTERNAL_NAMES), str(result)
