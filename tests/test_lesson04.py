@@ -323,3 +323,159 @@ def test_check_module_constants_are_the_ones_the_lab_states():
     assert check_module.TARGET_MSE == 1e-4 and check_module.STEP_BUDGET == 3000
     lab_text = "".join(c.source for c in read(LAB).cells if c.cell_type == "markdown")
     assert "1e-4" in lab_text and "3,000" in lab_text
+
+
+# --- answers a student might give ---------------------------------------------------------------
+# Each row: a recipe (build_model, prepare_x, make_optimizer, steps), whether it must pass, and words that must be in
+# the evidence + hint. Refusals of prepare_x come before any training (cheap); the rest train with the check's own loop.
+
+DATA = tiny_data.lab_points()
+TARGET_OF = {float(x): float(y) for x, y in zip(DATA.x_train.ravel(), DATA.y_train.ravel())}
+
+
+def one_weight():
+    return keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+
+
+def relu_net(width, depth, **dense_options):
+    return lambda: keras.Sequential([keras.Input((1,))]
+                                    + [keras.layers.Dense(width, activation="relu", **dense_options) for _ in range(depth)]
+                                    + [keras.layers.Dense(1)])
+
+
+def normalised_inside(width, depth):     # raw inputs, standardised by a Normalization layer inside the model
+    return lambda: keras.Sequential([keras.Input((1,)),
+                                     keras.layers.Normalization(mean=SCALE.mean, variance=SCALE.std ** 2)]
+                                    + [keras.layers.Dense(width, activation="relu") for _ in range(depth)]
+                                    + [keras.layers.Dense(1)])
+
+
+def decaying_adam(peak):
+    return lambda: keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(peak, STEP_BUDGET))
+
+
+def targets_by_value(x):                 # the targets themselves, looked up by each exact input
+    return np.array([[TARGET_OF[float(v)]] for v in x.ravel()], dtype=np.float32)
+
+
+def targets_by_value_else_x(x):          # the same, with the input itself for any input not in the table
+    return np.array([[TARGET_OF.get(float(v), float(v))] for v in x.ravel()], dtype=np.float32)
+
+
+def nearest_target(x):                   # the target of the nearest training input: a function of x, but a lookup
+    return DATA.y_train[np.abs(x - DATA.x_train.T).argmin(axis=1)]
+
+
+def interpolated_targets(x):             # a continuous curve through the training targets
+    return np.interp(x.ravel(), DATA.x_train.ravel(), DATA.y_train.ravel()).astype(np.float32).reshape(-1, 1)
+
+
+def targets_by_position(x):              # the targets in row order whenever the whole training set comes in
+    return DATA.y_train.copy() if len(x) == len(DATA.y_train) else SCALE(x)
+
+
+def batch_statistics(x):                 # standardised with the statistics of whatever batch comes in
+    with np.errstate(invalid="ignore"):
+        return (x - x.mean()) / x.std()
+
+
+def first_half(x):                       # drops the rows it finds hard
+    return SCALE(x)[: len(x) // 2]
+
+
+def never_returns(x):
+    while True:
+        pass
+
+
+def slow_to_build():
+    while True:
+        pass
+
+
+def min_max(x):                          # scaled to [0, 1] with the training range: 0 sits at the inputs' edge
+    low, high = float(DATA.x_train.min()), float(DATA.x_train.max())
+    return (x - low) / (high - low)
+
+
+def log_scaled(x):                       # valid: a monotone curve, centred on the training inputs' log
+    logs = np.log(DATA.x_train.astype(np.float64))
+    return ((np.log(x.astype(np.float64)) - logs.mean()) / logs.std()).astype(np.float32)
+
+
+def reversed_and_halved(x):              # valid: a decreasing preparation (mean and spread of the training inputs)
+    return -SCALE(x) / 2
+
+
+ANSWERS = [
+    # name, kind, recipe, passes, words in the evidence + hint
+    ("targets looked up by value", "cheat: smuggled targets",
+     (one_weight, targets_by_value, lambda: keras.optimizers.Adam(1e-2), STEP_BUDGET), False,
+     ["prepare_x(x_test) raised KeyError", "not the targets"]),
+    ("targets by value, x elsewhere", "cheat: smuggled targets",
+     (one_weight, targets_by_value_else_x, lambda: keras.optimizers.Adam(1e-2), STEP_BUDGET), False,
+     ["goes up and down", "not the targets"]),
+    ("nearest training target", "cheat: smuggled targets",
+     (one_weight, nearest_target, lambda: keras.optimizers.Adam(1e-2), STEP_BUDGET), False,
+     ["goes up and down", "re-orders the inputs"]),
+    ("targets interpolated", "cheat: smuggled targets",
+     (one_weight, interpolated_targets, lambda: keras.optimizers.Adam(1e-2), STEP_BUDGET), False,
+     ["goes up and down", "one increasing (or decreasing) curve"]),
+    ("targets by row position", "cheat: smuggled targets",
+     (one_weight, targets_by_position, lambda: keras.optimizers.Adam(1e-2), STEP_BUDGET), False,
+     ["row 0 of x_train another value alone", "whatever batch it comes in"]),
+    ("the batch's own statistics", "wrong answer",
+     (solution_net, batch_statistics, solution_optimizer, STEP_BUDGET), False,
+     ["one row alone", "not finite", "fixed once, from the training inputs"]),
+    ("rows dropped", "wrong shape",
+     (solution_net, first_half, solution_optimizer, STEP_BUDGET), False, ["must return shape (16, 1), got (8, 1)"]),
+    ("prepare_x never returns", "hang",
+     (solution_net, never_returns, solution_optimizer, STEP_BUDGET), False,
+     ["prepare_x", "ran for more than 1 s", "never came back"]),
+    ("build_model never returns", "hang",
+     (slow_to_build, SCALE, solution_optimizer, STEP_BUDGET), False, ["build_model() ran for more than 1 s"]),
+    ("already standardised, small net, few steps", "partial fix",
+     (small_net, SCALE, adam, 500), False,
+     ["still falling", "you used 500 of the 3000 steps", "mean 0, spread 1: 0 lies among them"]),
+    ("min-max scaled to [0, 1]", "partial fix",
+     (small_net, min_max, adam, 500), False, ["0 lies at or near their edge", "mean 0.489", "kinks"]),
+    ("standardised, first layer biased dead", "partial fix",
+     (relu_net(32, 5, bias_initializer=keras.initializers.Constant(-4.0)), SCALE, solution_optimizer, STEP_BUDGET),
+     False, ["centred and scaled", "are dead on all of them", "initialised"]),
+    ("standardised, learning rate 0.05", "partial fix",   # 103-114 of 160 units die over seeds 0-3
+     (relu_net(32, 5), SCALE, lambda: keras.optimizers.Adam(0.05), 300), False,
+     ["0 lies among them", "ReLU units are dead on every training input", "died during training"]),
+    ("standardised, plain SGD at 1e-3", "partial fix",
+     (solution_net, SCALE, lambda: keras.optimizers.SGD(1e-3), STEP_BUDGET), False,
+     ["0 lies among them", "far more than the 3000-step budget", "Is each step too small"]),
+    ("raw inputs, Normalization inside a small net", "partial fix",
+     (normalised_inside(8, 1), raw, adam, 500), False,
+     ["as the first Dense layer receives them", "mean 0, spread 1: 0 lies among them", "still falling"]),
+    ("raw inputs, Normalization layer inside the model", "valid alternative",
+     (normalised_inside(32, 5), raw, decaying_adam(1e-2), STEP_BUDGET), True, ["train MSE < 1e-04"]),
+    ("log-scaled inputs, solution's net", "valid alternative",
+     (solution_net, log_scaled, solution_optimizer, STEP_BUDGET), True, ["train MSE < 1e-04"]),
+    ("decreasing preparation, wider net, faster decay", "valid alternative",
+     (relu_net(64, 4), reversed_and_halved, decaying_adam(1e-2), STEP_BUDGET), True, ["train MSE < 1e-04"]),
+]
+
+
+@pytest.mark.parametrize("name, kind, recipe, passes, words", ANSWERS, ids=[a[0] for a in ANSWERS])
+def test_answers_a_student_might_give(name, kind, recipe, passes, words):
+    result = check_memorised(*recipe, **({"time_limit_s": 1} if kind == "hang" else {}))
+    text = " ".join(result.evidence) + " hint: " + result.hint
+    assert result.passed is passes, text
+    for word in words:
+        assert word in text, f"{word!r} not in: {text}"
+    if not passes:
+        hint = result.hint
+        for public in ("prepare_x", "build_model", "make_optimizer"):  # the student's own names
+            hint = hint.replace(public, "")
+        assert "_" not in hint, "a hint names no internal function of the check"
+
+
+def test_a_hint_never_tells_a_student_who_centred_the_inputs_to_move_them():
+    for recipe in [(small_net, SCALE, adam, 500), (relu_net(8, 2), SCALE, adam, 1500)]:
+        result = check_memorised(*recipe)
+        assert not result.passed
+        assert "where your inputs sit" not in result.hint and "standardis" not in result.hint.lower()
