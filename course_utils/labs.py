@@ -69,6 +69,10 @@ def report(check: str, passed: bool, evidence=(), hint: str = "") -> CheckResult
     return result
 
 
+class Stopped(str):
+    """The message of a call the check stopped at a limit: the code ran too long, it did not fail."""
+
+
 class time_limit:
     """Raise ``RanTooLong`` in the code inside after ``seconds``.
 
@@ -107,8 +111,10 @@ class time_limit:
 def call_student(what: str, fn, *args, limit_s: float = STUDENT_TIME_LIMIT_S, **kwargs):
     """Call the student's ``fn(*args, **kwargs)``: (value, None), or (None, what went wrong).
 
-    The call is stopped after ``limit_s`` seconds. A check reports the
-    message as "not fixed yet"; it never raises on a student's answer.
+    The call is stopped after ``limit_s`` seconds, or at a limit the check
+    set inside it (``RanTooLong``); then the message is a ``Stopped``, so a
+    check can tell "ran too long" from "failed". A check reports the message
+    as "not fixed yet"; it never raises on a student's answer.
     """
     if not callable(fn):
         return None, f"{what} is not a function (got {type(fn).__name__})"
@@ -116,7 +122,7 @@ def call_student(what: str, fn, *args, limit_s: float = STUDENT_TIME_LIMIT_S, **
         with time_limit(limit_s, what):
             return fn(*args, **kwargs), None
     except RanTooLong as error:
-        return None, str(error)
+        return None, Stopped(error)
     except Exception as error:  # the student's code: report, never raise
         return None, f"{what} raised {type(error).__name__}: {error}"
 

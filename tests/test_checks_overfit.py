@@ -22,16 +22,8 @@ def one_torch_thread():
 
 
 def correct(model, x, y, steps=300, lr=1e-2):
-    with torch.no_grad():
-        initial = F.cross_entropy(model(x), y).item()
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    for _ in range(steps):
-        optimizer.zero_grad()
-        F.cross_entropy(model(x), y).backward()
-        optimizer.step()
-    with torch.no_grad():
-        final = F.cross_entropy(model(x), y).item()
-    return {"initial_loss": initial, "chance_loss": math.log(10), "final_loss": final, "passed": final < 0.01}
+    """The official answer."""
+    return overfit(model, x, y, steps, lr)
 
 
 def always_passes(model, x, y, steps=300, lr=1e-2):

@@ -48,3 +48,9 @@ def test_an_inner_limit_gives_the_outer_one_back_and_the_shorter_limit_wins():
     assert time.monotonic() - started < 5
     with labs.time_limit(0.3, "outer"):
         assert labs.call_student("inner", spin_forever, limit_s=60)[1] == "outer ran for more than 0.3 s and was stopped"
+
+
+def test_a_stopped_call_is_told_apart_from_a_failed_one():
+    _, stopped = labs.call_student("train()", spin_forever, limit_s=0.2)
+    _, failed = labs.call_student("train()", lambda: 1 / 0)
+    assert isinstance(stopped, labs.Stopped) and not isinstance(failed, labs.Stopped)

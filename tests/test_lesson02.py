@@ -414,7 +414,7 @@ ANSWERS = [
      ["prepare_x", "ran for more than 1 s", "never came back"]),
     ("a layer that never returns", "never returns",
      (sleeps_in_a_layer, SCALE), False,
-     ["your model, on one batch ran for more than 1 s", "never came back"]),
+     ["ran for more than 1 s", "never came back"]),  # under load, building it may be what hits the 1 s
     ("Normalization adapted on float64 readings", "valid: the standardisation inside the model (issue point 7)",
      (_net(_adapted(READINGS.x_train.astype("float64"))), lambda x: x), True,
      ["no silent linearity", "standardised with the training set's statistics"]),

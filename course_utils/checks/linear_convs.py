@@ -57,7 +57,8 @@ from typing import NamedTuple
 import numpy as np
 
 from ..fmt import sig
-from ..labs import STUDENT_TIME_LIMIT_S, RanTooLong, call_student, report, student_inputs, time_limit
+from ..labs import (STUDENT_TIME_LIMIT_S, RanTooLong, Stopped, call_student, report, student_inputs,
+                    time_limit)
 from ..linearity import keras_layers, keras_role, layer_label, linear_pairs
 from ..repro import seed as seed_everything
 from ..series_windows import lab_readings, scale_report
@@ -110,7 +111,7 @@ check_both_fixed = check_sensor_model  # the name the first version of the lab u
 
 
 def _not_yet(evidence, hint):
-    if "ran for more than" in evidence[-1]:  # a time limit, not a wrong value: say so instead of the usual hint
+    if isinstance(evidence[-1], Stopped):  # a time limit, not a wrong value: say so instead of the usual hint
         hint = NEVER_BACK_HINT
     return report(CHECK, False, evidence, hint)
 
@@ -190,7 +191,7 @@ def _output_problem(model, limit_s):
         with time_limit(limit_s, "your model, on one batch"):
             out = np.asarray(model(np.zeros((BATCH, *INPUT_SHAPE), np.float32), training=False))
     except RanTooLong as error:
-        return str(error)
+        return Stopped(error)
     except Exception as error:
         return f"the model failed on inputs of shape {INPUT_SHAPE}: {type(error).__name__}: {error}"
     if out.shape != (BATCH, 1):
@@ -450,7 +451,7 @@ def _train_and_read(model, x_train, y_train, x_val, y_val, steps, seed, limit_s)
                                          steps=steps, batch_size=BATCH, sample_every=steps, seed=seed)
             accuracy = _accuracy(model, x_val, y_val)
     except RanTooLong as error:
-        return None, str(error)
+        return None, Stopped(error)
     except Exception as error:
         return None, f"training failed: {type(error).__name__}: {error}"
     if run.diverged:

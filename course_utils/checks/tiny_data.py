@@ -34,7 +34,8 @@ import numpy as np
 
 from ..fmt import below, sig
 from ..frameworks import keras_layers
-from ..labs import STUDENT_TIME_LIMIT_S, RanTooLong, call_student, report, student_inputs, time_limit
+from ..labs import (STUDENT_TIME_LIMIT_S, RanTooLong, Stopped, call_student, report, student_inputs,
+                    time_limit)
 from ..repro import seed as seed_everything
 from ..tiny_data import lab_points
 
@@ -60,7 +61,7 @@ MISSED_BY = 0.1                     # a training point is "missed" when the fit 
 
 
 def _not_yet(reason: str, hint: str, evidence=()):
-    if "ran for more than" in reason:  # a time limit, not a wrong value: say so instead of the usual hint
+    if isinstance(reason, Stopped):  # a time limit, not a wrong value: say so instead of the usual hint
         hint = "That call never came back within the limit: look for a loop that does not end, then time it alone."
     return report(CHECK_NAME, False, [*evidence, reason], hint)
 
