@@ -220,6 +220,14 @@ def _train(model, x, y, steps: int, lr: float) -> None:
         optimizer.step()
 
 
+def _lab_network_measured(model, x, y, when: str, what: str):
+    """((dead fraction per layer, MSE), None) when the model is still the lab's network, else (None, why not)."""
+    problem = _layout(model, x, when)
+    if problem:
+        return None, problem
+    return call_student(what, _measure, model, x, y, limit_s=BUILD_LIMIT_S)
+
+
 def _not_yet(reason: str, hint: str = _HINT, evidence=()):
     return report(CHECK_NAME, False, [reason, *evidence], hint)
 
@@ -247,12 +255,9 @@ def check_build_model(build_model, steps: int = STEPS, lr: float = LEARNING_RATE
     if not isinstance(model, nn.Module):
         return _not_yet(f"build_model() must return a torch.nn.Module, got {type(model).__name__}",
                         "Return the network, e.g. nn.Sequential(...).")
-    problem = _layout(model, x, "before training")
+    measured, problem = _lab_network_measured(model, x, y, "before training", "measuring your model")
     if problem:
         return _not_yet(problem, _HINT_LAYOUT)
-    measured, error = call_student("measuring your model", _measure, model, x, y, limit_s=BUILD_LIMIT_S)
-    if error:
-        return _not_yet(error, _HINT_LAYOUT)
     dead_before, initial = measured
     lowest_bias = _lowest_bias(model)
     if not initial >= FRESH_FRACTION * variance:  # also catches NaN
@@ -266,12 +271,9 @@ def check_build_model(build_model, steps: int = STEPS, lr: float = LEARNING_RATE
                                "wait or a loop in your model's forward." if timed_out else
                                "The check trains your model with full-batch Adam on the MSE, as the cell "
                                "\"Before and after\" does: run that cell to see where it stops.")
-    problem = _layout(model, x, "after training")
+    measured, problem = _lab_network_measured(model, x, y, "after training", "measuring your trained model")
     if problem:
         return _not_yet(problem, _HINT_LAYOUT)
-    measured, error = call_student("measuring your trained model", _measure, model, x, y, limit_s=BUILD_LIMIT_S)
-    if error:
-        return _not_yet(error, _HINT_LAYOUT)
     dead_after, final = measured
 
     fits = bool(math.isfinite(final) and final < FIT_THRESHOLD)
