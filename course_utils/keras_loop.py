@@ -21,7 +21,7 @@ from .runs import TrainingRun, first_divergent_step, sample_schedule
 tf = import_tensorflow()
 import keras  # noqa: E402
 
-from . import instruments_keras as inst  # noqa: E402
+from .instruments import for_keras as inst  # noqa: E402
 
 _COMPILED = "_course_utils_compiled_steps"
 

@@ -12,7 +12,7 @@ import time
 import numpy as np
 import torch
 
-from . import instruments_torch as inst
+from .instruments import for_torch as inst
 from .runs import TrainingRun, divergence_bound, sample_schedule
 
 

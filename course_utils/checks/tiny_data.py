@@ -188,11 +188,11 @@ def _where_inputs_sit(prepared: np.ndarray, received: np.ndarray):
 def _relu_units_on(model, x: np.ndarray):
     """[(samples, units) booleans: unit > 0] for each ReLU layer that passes no gradient below 0, in order; None if
     the model's layers cannot be read (a subclassed model has no graph of layer outputs)."""
-    from .. import instruments_keras
+    from ..instruments import for_keras
 
     try:
-        stopping = instruments_keras.gradient_stopping_layers(model)
-        outputs = instruments_keras.activation_outputs(model, x)
+        stopping = for_keras.gradient_stopping_layers(model)
+        outputs = for_keras.activation_outputs(model, x)
     except Exception:
         return None
     return [out.reshape(-1, out.shape[-1]) > 0 for name, out in outputs.items() if name in stopping] or None

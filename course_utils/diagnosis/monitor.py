@@ -110,9 +110,9 @@ class TorchWatch:
     """
 
     def __init__(self, model, optimizer=None, every=10, dead_threshold=0.5, ratio_range=(1e-7, 0.1), check=4):
-        from .. import instruments_torch
+        from ..instruments import for_torch
 
-        self._it = instruments_torch
+        self._it = for_torch
         self.model, self.optimizer = model, optimizer
         self.state = _WatchState(every, dead_threshold, ratio_range)
         self.state.framework = "torch"
@@ -220,7 +220,7 @@ def _keras_watch_class():
             self._snapshot = None
 
         def on_train_batch_begin(self, batch, logs=None):
-            from .. import instruments_keras as ik
+            from ..instruments import for_keras as ik
 
             if self._steps % self.state.every == 0:
                 self._snapshot = ik.snapshot_weights(self.model)
@@ -231,7 +231,7 @@ def _keras_watch_class():
                         self.x = None
 
         def on_train_batch_end(self, batch, logs=None):
-            from .. import instruments_keras as ik
+            from ..instruments import for_keras as ik
 
             if logs and "loss" in logs:
                 self.state.losses.append(float(logs["loss"]))

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .frameworks import keras_layers
-from .repro import import_tensorflow
+from ..frameworks import keras_layers
+from ..repro import import_tensorflow
 
 tf = import_tensorflow()
 import keras  # noqa: E402  (after TensorFlow's quiet import)

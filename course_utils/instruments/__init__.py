@@ -21,8 +21,9 @@ frameworks:
   should have (its outputs are near 0), against the loss the model has
   before training.
 
-The framework's module is imported on first use, so a torch-only notebook
-never imports TensorFlow.
+The framework's side lives in ``for_torch`` and ``for_keras`` in this
+package; it is imported on first use, so a torch-only notebook never
+imports TensorFlow.
 """
 from __future__ import annotations
 
@@ -31,8 +32,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .fmt import sig
-from .frameworks import framework_of
+from ..fmt import sig
+from ..frameworks import framework_of
 
 INSTRUMENTS = ("grad_norm", "dead_fraction", "update_ratio", "activation_stats")
 
@@ -40,12 +41,12 @@ INSTRUMENTS = ("grad_norm", "dead_fraction", "update_ratio", "activation_stats")
 def backend(model):
     """The framework-specific instrument module for ``model``."""
     if framework_of(model) == "torch":
-        from . import instruments_torch
+        from . import for_torch
 
-        return instruments_torch
-    from . import instruments_keras
+        return for_torch
+    from . import for_keras
 
-    return instruments_keras
+    return for_keras
 
 
 def grad_norms(model, x, y, loss) -> dict:
