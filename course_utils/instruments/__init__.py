@@ -95,6 +95,16 @@ def predict(model, x, training: bool = False) -> np.ndarray:
     return backend(model).predict(model, x, training=training)
 
 
+def norms_by_layer(layers: dict, grads, norm) -> dict:
+    """layer -> ``norm`` of its gradients, from ``grads`` listed in the order of the layers' weights (0 for none)."""
+    norms, start = {}, 0
+    for name, weights in layers.items():
+        chunk = [g for g in grads[start : start + len(weights)] if g is not None]
+        norms[name] = norm(chunk) if chunk else 0.0
+        start += len(weights)
+    return norms
+
+
 def total_norm(per_layer: dict) -> float:
     """Combine per-layer norms into the whole model's norm."""
     return float(math.sqrt(sum(v * v for v in per_layer.values())))

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..frameworks import keras_layers
 from ..repro import import_tensorflow
+from . import norms_by_layer
 
 tf = import_tensorflow()
 import keras  # noqa: E402  (after TensorFlow's quiet import)
@@ -63,12 +64,7 @@ def fresh_grad_norms(model, x, y, loss_fn) -> dict:
     grads = tape.gradient(loss, weights)
     for variable, value in zip(model.non_trainable_variables, saved):
         variable.assign(value)
-    norms, i = {}, 0
-    for name, ws in layers.items():
-        chunk = [g for g in grads[i : i + len(ws)] if g is not None]
-        norms[name] = _norm(chunk) if chunk else 0.0
-        i += len(ws)
-    return norms
+    return norms_by_layer(layers, grads, _norm)
 
 
 def activation_outputs(model, x, training: bool = False) -> dict:

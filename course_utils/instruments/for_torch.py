@@ -10,6 +10,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from . import norms_by_layer
+
 ACTIVATION_TYPES = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.ELU)
 
 
@@ -72,12 +74,7 @@ def fresh_grad_norms(model: nn.Module, x, y, loss_fn) -> dict:
     params = [p for ps in layers.values() for p in ps]
     loss = loss_fn(model(x), y)
     grads = torch.autograd.grad(loss, params, allow_unused=True)
-    norms, i = {}, 0
-    for name, ps in layers.items():
-        chunk = [g for g in grads[i : i + len(ps)] if g is not None]
-        norms[name] = _norm(chunk) if chunk else 0.0
-        i += len(ps)
-    return norms
+    return norms_by_layer(layers, grads, _norm)
 
 
 def _capture_activations(model: nn.Module, x, side: str) -> dict:
