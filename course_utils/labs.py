@@ -108,6 +108,55 @@ class time_limit:
         return False
 
 
+class _Hooked:
+    """A counter kept by one PyTorch hook; as a context manager, the hook is removed on exit."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+        return False
+
+    def remove(self):
+        self._handle.remove()
+
+
+class StepLimit(_Hooked):
+    """Counts a PyTorch optimizer's steps; the step after ``most`` raises ``RanTooLong``.
+
+    For a check that hands its own optimizer to the student's loop: a loop
+    that trains "until the loss is small" is stopped with a message.
+    """
+
+    def __init__(self, optimizer, most: int):
+        self.most, self.steps = most, 0
+        self._handle = optimizer.register_step_pre_hook(self._step)
+
+    def _step(self, optimizer, args, kwargs):
+        if self.steps >= self.most:
+            raise RanTooLong(f"your loop called optimizer.step() more than {self.most} times")
+        self.steps += 1
+
+    @property
+    def reached(self) -> bool:
+        return self.steps >= self.most
+
+
+class BackwardCount(_Hooked):
+    """Counts the backward passes that reach a PyTorch model's first weight; with ``most``, the one after
+    raises ``RanTooLong``."""
+
+    def __init__(self, model, most: int | None = None):
+        self.most, self.count = most, 0
+        self._handle = next(model.parameters()).register_hook(self._backward)
+
+    def _backward(self, grad):
+        self.count += 1
+        if self.most is not None and self.count > self.most:
+            raise RanTooLong(f"your code ran more than {self.most} backward passes")
+
+
 def call_student(what: str, fn, *args, limit_s: float = STUDENT_TIME_LIMIT_S, **kwargs):
     """Call the student's ``fn(*args, **kwargs)``: (value, None), or (None, what went wrong).
 

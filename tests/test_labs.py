@@ -54,3 +54,26 @@ def test_a_stopped_call_is_told_apart_from_a_failed_one():
     _, stopped = labs.call_student("train()", spin_forever, limit_s=0.2)
     _, failed = labs.call_student("train()", lambda: 1 / 0)
     assert isinstance(stopped, labs.Stopped) and not isinstance(failed, labs.Stopped)
+
+
+def test_step_limit_and_backward_count_stop_a_loop_and_unhook_on_exit():
+    import torch
+
+    model = torch.nn.Linear(2, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+
+    def train(times):
+        for _ in range(times):
+            optimizer.zero_grad()
+            model(torch.ones(1, 2)).sum().backward()
+            optimizer.step()
+
+    with labs.StepLimit(optimizer, most=3) as steps, labs.BackwardCount(model) as backwards:
+        _, problem = labs.call_student("train()", train, 10)
+    assert isinstance(problem, labs.Stopped) and "more than 3 times" in problem
+    assert steps.reached and steps.steps == 3 and backwards.count == 4
+    train(5)  # the hooks are gone: nothing counts or stops any more
+    assert steps.steps == 3 and backwards.count == 4
+    with labs.BackwardCount(model, most=2) as backwards:
+        assert isinstance(labs.call_student("train()", train, 10)[1], labs.Stopped)
+    assert backwards.count == 3

@@ -33,7 +33,7 @@ import torch
 from torch import nn
 
 from ..fmt import below, percent
-from ..labs import RanTooLong, Stopped, call_student, report
+from ..labs import StepLimit, Stopped, call_student, report
 
 CHECK_NAME = "lab 01: the regression loop"
 N_SAMPLES = 512
@@ -93,17 +93,16 @@ class GradientRecorder:
       SGD uses ``.grad`` without changing it), and the fresh gradient of the
       latest loss. Recording after the step also reads a step taken with a
       closure, where the loss is computed inside ``step()``.
-    - A step past ``max_steps`` raises ``RanTooLong``.
+    - A step past ``max_steps`` raises ``RanTooLong`` (``labs.StepLimit``).
     """
 
     def __init__(self, params, optimizer, loss_fn, max_steps: int):
         self.params = list(params)
-        self.max_steps = max_steps
+        self.step_limit = StepLimit(optimizer, max_steps)
         self.loss_calls = 0
         self.fresh = None  # the gradient of the latest loss, per parameter
         self.records = []  # per step: (what .grad held, per parameter or None; the fresh gradient or None)
         loss_fn.register_forward_hook(self._loss_computed)
-        optimizer.register_step_pre_hook(self._before_step)
         optimizer.register_step_post_hook(self._after_step)
 
     def _loss_computed(self, loss_fn, inputs, loss):
@@ -111,10 +110,6 @@ class GradientRecorder:
         if isinstance(loss, torch.Tensor) and loss.requires_grad:
             grads = torch.autograd.grad(loss, self.params, retain_graph=True, allow_unused=True)
             self.fresh = [torch.zeros_like(p) if g is None else g.detach().clone() for p, g in zip(self.params, grads)]
-
-    def _before_step(self, optimizer, args, kwargs):
-        if len(self.records) >= self.max_steps:
-            raise RanTooLong(f"your loop called optimizer.step() more than {self.max_steps} times")
 
     def _after_step(self, optimizer, args, kwargs):
         stored = [None if p.grad is None else p.grad.detach().clone() for p in self.params]
@@ -258,7 +253,7 @@ def check_fit(fit, epochs: int = EPOCHS, batch_size: int = BATCH_SIZE, lr: float
     _, error = call_student("your fit", fit, model, optimizer, loss_fn, x.clone(), y.clone(),
                             epochs=epochs, batch_size=batch_size, limit_s=time_limit_s)
     if error:
-        if len(recorder.records) >= recorder.max_steps:  # the step limit stopped it
+        if recorder.step_limit.reached:  # the step limit stopped it
             return report(CHECK_NAME, False, [f"{error} (expected {expected})"], _HINT_STRUCTURE)
         if isinstance(error, Stopped):  # the time limit stopped it
             return report(CHECK_NAME, False, [f"{error}, after {len(recorder.records)} optimizer steps "

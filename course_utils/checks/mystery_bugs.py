@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..fmt import sig
-from ..labs import RanTooLong, call_student, report
+from ..labs import BackwardCount, StepLimit, Stopped, call_student, report
 
 CHECK_NAME = "mystery bugs"
 TIME_LIMIT_S = 60  # for each call into the student's code (a script, the diagnosis of its model, the loop)
@@ -129,36 +129,31 @@ def _keep_data_hint(name):
             "the bug is in the model, the loss or the loop")
 
 
-def _call(what, fn, *args, limit_s, **kwargs):
-    """call_student, and whether a limit stopped the call (rather than an exception)."""
-    value, error = call_student(what, fn, *args, limit_s=limit_s, **kwargs)
-    return value, error, bool(error) and not error.startswith(f"{what} raised ")
-
-
 # --- scripts that return a setup (A, C, D, E) ---------------------------------------
 
 def _judge_setup(name, script, limit_s=TIME_LIMIT_S):
     """(fixed, evidence, hint) for a script that returns dict(model, x, y, loss, optimizer)."""
     from ..diagnosis import diagnose
 
-    setup, error, stopped = _call(f"{name}()", script, limit_s=limit_s)
+    setup, error = call_student(f"{name}()", script, limit_s=limit_s)
     if error:
-        return False, error, (f"{name}() only builds a setup: it should return within a second" if stopped
+        return False, error, (f"{name}() only builds a setup: it should return within a second"
+                              if isinstance(error, Stopped)
                               else f"run {name}() in a cell and read the error")
     if not isinstance(setup, dict) or not {"model", "x", "y", "loss"} <= set(setup):
         return (False, f"{name}() returned {type(setup).__name__}, not a dict with model, x, y, loss (and optimizer)",
                 "return dict(model=..., x=..., y=..., loss=..., optimizer=...) as the script did")
-    changed, error, _ = _call(f"reading {name}()'s x and y", data_changed, name, setup["x"], setup["y"],
-                              limit_s=limit_s)
+    changed, error = call_student(f"reading {name}()'s x and y", data_changed, name, setup["x"], setup["y"],
+                                  limit_s=limit_s)
     if error:
         return False, error, _keep_data_hint(name)
-    rep, error, stopped = _call(f"diagnose(**{name}())", diagnose, setup["model"], setup["x"], setup["y"],
-                                setup["loss"], optimizer=setup.get("optimizer"), limit_s=limit_s)
+    rep, error = call_student(f"diagnose(**{name}())", diagnose, setup["model"], setup["x"], setup["y"],
+                              setup["loss"], optimizer=setup.get("optimizer"), limit_s=limit_s)
     if error and changed:
         return False, changed, _keep_data_hint(name)
     if error:
         return False, error, ("the model takes too long: look for what in its forward pass does not finish"
-                              if stopped else f"run diagnose(**{name}()) in a cell and read the error")
+                              if isinstance(error, Stopped) else f"run diagnose(**{name}()) in a cell and read the error")
     left = [code for code in MYSTERIES[name] if code in rep.codes]
     if left:
         return False, f"diagnose still reports {', '.join(left)}", "; ".join(HINTS[code] for code in left)
@@ -187,28 +182,6 @@ def _loss_now(model, x, y) -> float:
         return float(torch.nn.functional.cross_entropy(model(x), y))
 
 
-class _Counter:
-    """Counts the optimizer's steps (and stops the loop past ``most``) and the backward passes that reach the model."""
-
-    def __init__(self, model, optimizer, most):
-        self.steps = self.backwards = 0
-        self.most = most
-        self._handles = [optimizer.register_step_pre_hook(self._step),
-                         next(model.parameters()).register_hook(self._backward)]
-
-    def _step(self, optimizer, args, kwargs):
-        if self.steps >= self.most:
-            raise RanTooLong(f"your loop called optimizer.step() more than {self.most} times")
-        self.steps += 1
-
-    def _backward(self, grad):
-        self.backwards += 1
-
-    def remove(self):
-        for handle in self._handles:
-            handle.remove()
-
-
 def _run_loop(name, script, steps, limit_s):
     """Train the check's own model with the student's loop, watched; what happened, measured."""
     from types import SimpleNamespace
@@ -227,16 +200,13 @@ def _run_loop(name, script, steps, limit_s):
     def train_and_measure():  # the student gets copies: x and y stay the check's
         return script(model, optimizer, x.clone(), y.clone(), steps), _loss_now(model, x, y)
 
-    counter = _Counter(model, optimizer, most=4 * steps)
-    try:
-        with watch(model, optimizer=optimizer, every=5) as w:
-            answer, error, stopped = _call(f"{name}(model, optimizer, x, y, {steps})", train_and_measure,
-                                           limit_s=limit_s)
-    finally:
-        counter.remove()
+    with StepLimit(optimizer, most=4 * steps) as step_limit, BackwardCount(model) as backwards, \
+            watch(model, optimizer=optimizer, every=5) as w:
+        answer, error = call_student(f"{name}(model, optimizer, x, y, {steps})", train_and_measure,
+                                     limit_s=limit_s)
     losses, after = answer or (None, None)
-    return SimpleNamespace(losses=losses, error=error, stopped=stopped, before=before, after=after,
-                           steps=counter.steps, backwards=counter.backwards, codes=w.report().codes)
+    return SimpleNamespace(losses=losses, error=error, stopped=isinstance(error, Stopped), before=before,
+                           after=after, steps=step_limit.steps, backwards=backwards.count, codes=w.report().codes)
 
 
 def _judge_loop(name, script, limit_s=TIME_LIMIT_S, steps=LOOP_STEPS):

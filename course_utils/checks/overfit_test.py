@@ -35,7 +35,7 @@ from torch import nn
 
 from .. import data
 from ..fmt import below, sig
-from ..labs import RanTooLong, call_student, report
+from ..labs import BackwardCount, Stopped, call_student, report
 
 CHECK = "overfit test"
 N_CLASSES = 10
@@ -152,27 +152,6 @@ def cases(x, y) -> list:
 
 # --- calling the student's test --------------------------------------------------
 
-class _StepBudget:
-    """Counts the backward passes that reach a model's first weight; stops the one after ``steps``."""
-
-    def __init__(self, model: nn.Module, steps: int):
-        self.steps, self.taken = steps, 0
-        self._weight = next(model.parameters())
-
-    def _count(self, grad):
-        self.taken += 1
-        if self.taken > self.steps:
-            raise RanTooLong(f"backward pass {self.taken} with steps={self.steps}")  # reported by _run
-
-    def __enter__(self):
-        self._handle = self._weight.register_hook(self._count)
-        return self
-
-    def __exit__(self, *exc):
-        self._handle.remove()
-        return False
-
-
 def _loss(model, x, y) -> float:
     """The model's cross-entropy on (x, y); nan if the model no longer runs on it."""
     try:
@@ -227,16 +206,16 @@ def _read_answer(answer):
 def _run(student_fn, case: Case, steps: int, lr: float):
     """Call the student's test on one case: (reported, real losses, None) or (None, None, (problem, hint))."""
     initial = _loss(case.model, case.x, case.y)
-    with _StepBudget(case.model, steps) as budget:
+    with BackwardCount(case.model, most=steps) as backwards:
         answer, problem = call_student("overfit_test", student_fn, case.model, case.x.clone(), case.y.clone(),
                                        steps=steps, lr=lr, limit_s=TIME_LIMIT_S)
-    if budget.taken > steps:
+    if backwards.count > steps:
         return None, None, (f"your test ran more than steps={steps} training steps (backward passes) and was stopped",
                             HINT_STEPS)
-    if problem and problem.endswith("was stopped"):  # the time limit
-        if budget.taken == 0:
+    if isinstance(problem, Stopped):  # the time limit
+        if backwards.count == 0:
             return None, None, (f"{problem}, before any backward pass", HINT_NO_BACKWARD)
-        return None, None, (f"{problem}, after {budget.taken} backward passes", HINT_STEPS)
+        return None, None, (f"{problem}, after {backwards.count} backward passes", HINT_STEPS)
     if problem:
         return None, None, (problem, "Fix the error in the exercise cell.")
     reported, problem = _read_answer(answer)
