@@ -1,6 +1,8 @@
 """Lesson 04 (tiny data): the data module, the fast retrainer, the lab check and the lab notebooks."""
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -393,6 +395,18 @@ def slow_to_build():
         pass
 
 
+class WaitsWhileTraining(keras.layers.Layer):   # a layer that never comes back from a training step
+    def call(self, inputs, training=None):
+        if training:
+            time.sleep(3600)
+        return inputs
+
+
+def waits_while_training():
+    return keras.Sequential([keras.Input((1,)), WaitsWhileTraining(), keras.layers.Dense(32, activation="relu"),
+                             keras.layers.Dense(1)])
+
+
 def min_max(x):                          # scaled to [0, 1] with the training range: 0 sits at the inputs' edge
     low, high = float(DATA.x_train.min()), float(DATA.x_train.max())
     return (x - low) / (high - low)
@@ -433,7 +447,11 @@ ANSWERS = [
      (solution_net, never_returns, solution_optimizer, STEP_BUDGET), False,
      ["prepare_x", "ran for more than 1 s", "never came back"]),
     ("build_model never returns", "hang",
-     (slow_to_build, SCALE, solution_optimizer, STEP_BUDGET), False, ["build_model() ran for more than 1 s"]),
+     (slow_to_build, SCALE, solution_optimizer, STEP_BUDGET), False,
+     ["build_model() ran for more than 1 s", "never came back"]),
+    ("a layer that waits while training", "hang",
+     (waits_while_training, SCALE, solution_optimizer, STEP_BUDGET), False,
+     ["training your model", "ran for more than 1 s", "never came back"]),
     ("already standardised, small net, few steps", "partial fix",
      (small_net, SCALE, adam, 500), False,
      ["still falling", "you used 500 of the 3000 steps", "mean 0, spread 1: 0 lies among them"]),

@@ -94,7 +94,7 @@ def check_memorised(build_model, prepare_x, make_optimizer, steps, data=None,
     try:
         return _check(build_model, prepare_x, make_optimizer, steps, data, target, budget, seed, time_limit_s)
     except RanTooLong as error:  # the student's model, inside the check's own calls
-        return _not_yet(str(error), "")
+        return _not_yet(Stopped(error), "")
     except Exception as error:  # a last guard: a check must not raise
         return _not_yet(f"the check could not run your recipe: {type(error).__name__}: {error}",
                         "Run the cells above again from the top, then this one.")
@@ -355,7 +355,7 @@ def _check(build_model, prepare_x, make_optimizer, steps, data, target, budget, 
             run = keras_loop.train_keras(model, x_train, data.y_train, keras.losses.MeanSquaredError(),
                                          optimizer, steps=steps, sample_every=steps)
     except RanTooLong as error:
-        return _not_yet(str(error), "")
+        return _not_yet(Stopped(error), "")
     except Exception as error:
         return _not_yet(f"training failed: {type(error).__name__}: {error}",
                         "Check that the model takes (n, 1) inputs and the optimizer is a Keras optimizer.")
