@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import course_utils as cu
-from course_utils import series_windows as sw
-from course_utils.linearity import linear_pairs
+from course_utils.lessons import linear_convs as lesson
+from course_utils.diagnosis.linearity import linear_pairs
 
 cu.setup(frameworks=("tensorflow", "torch"))
 
@@ -14,14 +14,14 @@ import tensorflow as tf  # noqa: E402
 from keras import layers  # noqa: E402
 from torch import nn  # noqa: E402
 
-from course_utils.cached_keras import CachedTrainer  # noqa: E402
+from course_utils.training.cached_keras import CachedTrainer  # noqa: E402
 from course_utils.checks.linear_convs import check_sensor_model  # noqa: E402
 
 
 # --- data -------------------------------------------------------------------
 
 def test_seed_like_has_the_questions_shape_and_statistics():
-    d = sw.seed_like(1000, signal=1.0)
+    d = lesson.seed_like(1000, signal=1.0)
     assert d.x_train.shape == (800, 10, 10, 4) and d.x_val.shape == (200, 10, 10, 4)
     assert d.x_train.dtype == np.float32 and d.y_train.dtype == np.int64
     assert abs(d.x_train.mean() + 0.82) < 0.01
@@ -33,8 +33,8 @@ def test_seed_like_has_the_questions_shape_and_statistics():
 
 
 def test_seed_like_signal_controls_how_many_labels_follow_the_pattern():
-    full = sw.seed_like(2000, signal=1.0)
-    none = sw.seed_like(2000, signal=0.0)
+    full = lesson.seed_like(2000, signal=1.0)
+    none = lesson.seed_like(2000, signal=0.0)
     assert np.array_equal(full.y_train, full.pattern_train)
     agreement = (none.y_train == none.pattern_train).mean()
     assert 0.45 < agreement < 0.55
@@ -42,34 +42,34 @@ def test_seed_like_signal_controls_how_many_labels_follow_the_pattern():
 
 
 def test_seed_like_is_deterministic_and_validates_arguments():
-    a, b = sw.seed_like(300, signal=0.5, seed=3), sw.seed_like(300, signal=0.5, seed=3)
+    a, b = lesson.seed_like(300, signal=0.5, seed=3), lesson.seed_like(300, signal=0.5, seed=3)
     assert np.array_equal(a.x_train, b.x_train) and np.array_equal(a.y_val, b.y_val)
-    assert not np.array_equal(a.x_train, sw.seed_like(300, signal=0.5, seed=4).x_train)
+    assert not np.array_equal(a.x_train, lesson.seed_like(300, signal=0.5, seed=4).x_train)
     for bad in ({"n": 0}, {"n": 2.5}, {"signal": 1.5}, {"val_fraction": 1.0}):
         with pytest.raises(ValueError):
-            sw.seed_like(**{"n": 100, **bad})
+            lesson.seed_like(**{"n": 100, **bad})
 
 
 def test_standardizer_and_scale_report():
-    d = sw.seed_like(500)
-    raw = sw.scale_report(d.x_train)
+    d = lesson.seed_like(500)
+    raw = lesson.scale_report(d.x_train)
     assert not raw.healthy and raw.offset_to_spread > 30 and "BADLY SCALED" in str(raw)
-    scaled = sw.Standardizer.fit(d.x_train)(d.x_train)
+    scaled = lesson.Standardizer.fit(d.x_train)(d.x_train)
     assert np.allclose(scaled.mean(axis=(0, 1, 2)), 0, atol=1e-4)
     assert np.allclose(scaled.std(axis=(0, 1, 2)), 1, atol=1e-3)
-    report = sw.scale_report(scaled)
+    report = lesson.scale_report(scaled)
     assert report.healthy and "well scaled" in str(report) and "e-" not in str(report)
-    assert not sw.scale_report(d.x_train - d.x_train.mean()).healthy   # centred but the spread is still 0.01
+    assert not lesson.scale_report(d.x_train - d.x_train.mean()).healthy   # centred but the spread is still 0.01
     with pytest.raises(ValueError):
-        sw.scale_report(np.zeros(5))
+        lesson.scale_report(np.zeros(5))
 
 
 def test_lab_readings():
-    d = sw.lab_readings()
+    d = lesson.lab_readings()
     assert d.x_train.shape == (1200, 32, 3) and d.x_val.shape == (300, 32, 3)
-    assert abs(d.x_train.mean() - 293.15) < 0.1 and not sw.scale_report(d.x_train).healthy
+    assert abs(d.x_train.mean() - 293.15) < 0.1 and not lesson.scale_report(d.x_train).healthy
     assert 0.45 < d.y_train.mean() < 0.55
-    assert np.array_equal(d.x_val, sw.lab_readings().x_val)
+    assert np.array_equal(d.x_val, lesson.lab_readings().x_val)
 
 
 # --- linearity detector -----------------------------------------------------
@@ -136,8 +136,8 @@ def _tiny(activation=None):
 
 
 def test_cached_trainer_restarts_from_the_same_fresh_state():
-    d = sw.seed_like(200, signal=1.0)
-    x, y = sw.Standardizer.fit(d.x_train)(d.x_train), d.y_train.astype("float32")[:, None]
+    d = lesson.seed_like(200, signal=1.0)
+    x, y = lesson.Standardizer.fit(d.x_train)(d.x_train), d.y_train.astype("float32")[:, None]
     trainer = CachedTrainer(_tiny, keras.losses.binary_crossentropy, seed=0)
     _, first = trainer.train(x, y, {}, "adam", 1e-2, 30, batch_size=20)
     _, second = trainer.train(x, y, {}, "adam", 1e-2, 30, batch_size=20)
@@ -168,7 +168,7 @@ def _lab_model(first=None, second=None):
     return build
 
 
-SCALE = sw.Standardizer.fit(sw.lab_readings().x_train)
+SCALE = lesson.Standardizer.fit(lesson.lab_readings().x_train)
 
 
 def _text(result):
@@ -210,7 +210,7 @@ def test_linear_convs_then_global_average_pooling_keep_only_means_and_ends():
     cu.seed(0)
     model = _lab_model()()
     pooled = keras.Model(model.inputs[0], model.layers[3].output)   # up to GlobalAveragePooling1D
-    x = SCALE(sw.lab_readings().x_val)
+    x = SCALE(lesson.lab_readings().x_val)
     out = np.asarray(pooled(x, training=False), dtype=np.float64)
     kept = np.concatenate([x.mean(axis=1), x[:, :4].reshape(len(x), -1), x[:, -4:].reshape(len(x), -1),
                            np.ones((len(x), 1))], axis=1).astype(np.float64)
@@ -260,7 +260,7 @@ def test_check_reports_a_layer_it_cannot_classify():
 # Refusals of the preparation and of the model come before any training (cheap); the rest train with the check's
 # own budget (Adam, 300 steps of 32).
 
-READINGS = sw.lab_readings()
+READINGS = lesson.lab_readings()
 MEANS64, STDS64 = (READINGS.x_train.astype("float64").mean(axis=(0, 1)),
                    READINGS.x_train.astype("float64").std(axis=(0, 1)))
 MEANS32, STDS32 = READINGS.x_train.mean(axis=(0, 1)), READINGS.x_train.std(axis=(0, 1))   # float32 sums
@@ -292,7 +292,7 @@ def statistics_of_each_set(x):            # every set (and batch) standardised w
     return ((x - x.mean(axis=(0, 1))) / x.std(axis=(0, 1))).astype("float32")
 
 
-VAL_SCALE = sw.Standardizer.fit(READINGS.x_val)
+VAL_SCALE = lesson.Standardizer.fit(READINGS.x_val)
 
 
 def validation_set_with_its_own_statistics(x):   # the training numbers, except for a set of the validation's size

@@ -1,4 +1,4 @@
-"""Unit tests for lesson 03's pieces: course_utils.signals and the lab check (course_utils.checks.dying_relu)."""
+"""Unit tests for lesson 03's pieces: course_utils.lessons.dying_relu and the lab check (course_utils.checks.dying_relu)."""
 import time
 
 import numpy as np
@@ -8,7 +8,7 @@ from torch import nn
 
 from course_utils import labs
 from course_utils.checks import dying_relu
-from course_utils.signals import bump_signals, offset_variance, preactivations
+from course_utils.lessons.dying_relu import bump_signals, offset_variance, preactivations
 
 
 # --- signals ------------------------------------------------------------------

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import course_utils as cu
-from course_utils import tiny_data
+from course_utils.lessons import tiny_data
 from notebook_tools import ROOT, read
 
 cu.setup(frameworks=("tensorflow",))
@@ -17,7 +17,7 @@ import keras  # noqa: E402  (after setup: quiet TensorFlow)
 from course_utils.checks import tiny_data as check_module  # noqa: E402
 from course_utils.checks.tiny_data import STEP_BUDGET, TARGET_MSE, check_memorised  # noqa: E402
 from course_utils.labs import CheckResult  # noqa: E402
-from course_utils.retrain import (MLPRetrainer, PeakSchedule, Run, copy_model, fresh_weights, mlp, predict,  # noqa: E402
+from course_utils.training.retrain import (MLPRetrainer, PeakSchedule, Run, copy_model, fresh_weights, mlp, predict,  # noqa: E402
                                   train_seeds, train_settings, train_side_by_side)
 
 LAB = ROOT / "labs" / "04_tiny_data_lab.ipynb"

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import course_utils as cu
-from course_utils.gradients import ZeroGradients, count_zero, layer_outputs, mode_errors, predictions, zero_gradients
+from course_utils.lessons.batchnorm_batch_of_one import ZeroGradients, count_zero, layer_outputs, mode_errors, predictions, zero_gradients
 
 cu.setup(frameworks=("torch", "tensorflow"))
 

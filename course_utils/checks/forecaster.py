@@ -34,7 +34,7 @@ import numpy as np
 
 from ..fmt import below, sig
 from ..frameworks import keras_layers
-from ..gradients import mode_errors, zero_gradients
+from ..lessons.batchnorm_batch_of_one import mode_errors, zero_gradients
 from ..labs import STUDENT_TIME_LIMIT_S, RanTooLong, call_student, report, time_limit
 from ..repro import seed as seed_everything
 
@@ -152,7 +152,7 @@ def _idea(model):
 
 
 def _check(build_model, seed, steps, limit_s):
-    from .. import keras_loop  # noqa: F401  (imports TensorFlow quietly on first use, before keras)
+    from ..training import keras_loop  # noqa: F401  (imports TensorFlow quietly on first use, before keras)
     import keras
 
     if not callable(build_model):
@@ -200,7 +200,7 @@ def _check(build_model, seed, steps, limit_s):
 
 def _train_and_judge(model, x, y, steps, has, zero_output):
     """Count the zero gradients, train with the check's optimizer and steps, and judge both modes."""
-    from .. import keras_loop
+    from ..training import keras_loop
     import keras
 
     zeros = zero_gradients(model, x, y, keras.losses.MeanSquaredError())
@@ -230,7 +230,7 @@ def _train_and_judge(model, x, y, steps, has, zero_output):
         alive = [n for n in zeros.names if n not in zeros.zero]
         evidence.append(f"the only variables that get a gradient: {_names(alive) or 'none'}")
         hint = ("The gradient stops somewhere between the output and those variables. Walk back from the output: "
-                "print what each layer outputs in training mode (course_utils.gradients.layer_outputs) and ask "
+                "print what each layer outputs in training mode (layer_outputs, imported at the top of the lab) and ask "
                 "how many values each normalisation layer normalises over, for this one example.")
     elif not train_ok:
         hint = ("Every variable gets a gradient and the model keeps its idea, yet the training-mode error is still "

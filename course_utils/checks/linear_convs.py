@@ -13,7 +13,7 @@ The student hands over two functions:
 The check judges what stops the model learning, by measurement, the way
 lesson 02 does:
 
-1. *silent linearity*: ``course_utils.linearity.linear_pairs`` on the built
+1. *silent linearity*: ``course_utils.diagnosis.linearity.linear_pairs`` on the built
    model lists every place where two layers with weights meet with nothing
    non-linear between them (activations and layers without weights, a
    ``Lambda`` included, are probed numerically). A linear pair is reported,
@@ -62,9 +62,9 @@ import numpy as np
 from ..fmt import sig
 from ..labs import (STUDENT_TIME_LIMIT_S, RanTooLong, Stopped, call_student, report, student_inputs,
                     time_limit)
-from ..linearity import keras_layers, keras_role, layer_label, linear_pairs
+from ..diagnosis.linearity import keras_layers, keras_role, layer_label, linear_pairs
 from ..repro import seed as seed_everything
-from ..series_windows import lab_readings, scale_report
+from ..lessons.linear_convs import lab_readings, scale_report
 
 CHECK = "the sensor model learns"
 STEPS = 300
@@ -442,7 +442,7 @@ def _accuracy(model, x, y) -> float:
 
 def _train_and_read(model, x_train, y_train, x_val, y_val, steps, seed, limit_s):
     """(Reading, None) after the check's training run, or (None, why it could not train)."""
-    from .. import keras_loop
+    from ..training import keras_loop
     import keras
 
     loss = keras.losses.binary_crossentropy

@@ -37,7 +37,7 @@ from ..frameworks import keras_layers
 from ..labs import (STUDENT_TIME_LIMIT_S, RanTooLong, Stopped, call_student, report, student_inputs,
                     time_limit)
 from ..repro import seed as seed_everything
-from ..tiny_data import lab_points
+from ..lessons.tiny_data import lab_points
 
 CHECK_NAME = "memorise the tiny training set"
 TARGET_MSE = 1e-4
@@ -287,7 +287,7 @@ def _cause(inputs, first_fresh, dead_trained, end, steps, budget, missed, n):
 
 
 def _check(build_model, prepare_x, make_optimizer, steps, data, target, budget, seed, limit_s):
-    from .. import keras_loop  # imports TensorFlow (quietly) on first use
+    from ..training import keras_loop  # imports TensorFlow (quietly) on first use
     import keras
 
     data = lab_points() if data is None else data

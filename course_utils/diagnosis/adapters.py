@@ -69,7 +69,7 @@ class TorchAdapter:
         return type(self.optimizer)(groups)
 
     def train(self, model, optimizer, steps):
-        from ..torch_loop import train_torch
+        from ..training.torch_loop import train_torch
 
         model.train()
         return train_torch(model, self.x, self.y, self.loss, optimizer, steps=steps, sample_every=steps)
@@ -155,7 +155,7 @@ class KerasAdapter:
         return type(self.optimizer).from_config(config)
 
     def train(self, model, optimizer, steps):
-        from ..keras_loop import train_keras
+        from ..training.keras_loop import train_keras
 
         return train_keras(model, self.x, self.y, self.loss, optimizer, steps=steps, sample_every=steps)
 

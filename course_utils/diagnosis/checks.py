@@ -246,7 +246,7 @@ def check_inputs(ad, rep, min_samples, seen=None):
 
 
 def check_linear_stack(ad, rep, model, trace):
-    from ..linearity import linear_pairs
+    from .linearity import linear_pairs
 
     found = linear_pairs(model)
     pairs = list(found.pairs)

@@ -58,6 +58,6 @@ def preactivations(model, x) -> dict:
     histogram lines up with the dead fraction of the same layer. A value
     <= 0 going into a ReLU comes out as 0, with zero gradient.
     """
-    from .instruments.for_torch import activation_inputs
+    from ..instruments.for_torch import activation_inputs
 
     return {name: value.double().numpy() for name, value in activation_inputs(model, x).items()}

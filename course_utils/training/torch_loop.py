@@ -12,8 +12,8 @@ import time
 import numpy as np
 import torch
 
-from .instruments import for_torch as inst
-from .runs import TrainingRun, divergence_bound, sample_schedule
+from ..instruments import for_torch as inst
+from ..runs import TrainingRun, divergence_bound, sample_schedule
 
 
 def _as_tensor(a, dtype=None):

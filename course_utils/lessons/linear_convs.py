@@ -155,7 +155,7 @@ class ScaleReading:
         return abs(self.mean) <= max(self.std, 1e-12) and 0.1 <= self.std <= 10.0
 
     def __str__(self) -> str:
-        from .fmt import sig
+        from ..fmt import sig
 
         verdict = "well scaled" if self.healthy else "BADLY SCALED: standardise with the training set's statistics"
         if self.offset_to_spread < 1e-3:  # zero up to rounding: print no float noise

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import math
 
-from .repro import import_tensorflow
-from .repro import seed as seed_everything
+from ..repro import import_tensorflow
+from ..repro import seed as seed_everything
 
 tf = import_tensorflow()
 import keras  # noqa: E402

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .fmt import sig
-from .frameworks import framework_of, to_numpy
+from ..fmt import sig
+from ..frameworks import framework_of, to_numpy
 
 
 def count_zero(gradients) -> int:
@@ -126,7 +126,7 @@ def zero_gradients(model, x, y, loss, training: bool = True) -> ZeroGradients:
 
 
 def _zero_gradients_keras(model, x, y, loss, training):
-    from .repro import import_tensorflow
+    from ..repro import import_tensorflow
 
     tf = import_tensorflow()
     import keras

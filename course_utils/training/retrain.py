@@ -25,8 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .cached_keras import CachedTrainer, PeakSchedule, copy_model
-from .repro import import_tensorflow
-from .repro import seed as seed_everything
+from ..repro import import_tensorflow
+from ..repro import seed as seed_everything
 
 tf = import_tensorflow()
 import keras  # noqa: E402

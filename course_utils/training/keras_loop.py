@@ -15,13 +15,13 @@ import time
 
 import numpy as np
 
-from .repro import import_tensorflow
-from .runs import TrainingRun, first_divergent_step, sample_schedule
+from ..repro import import_tensorflow
+from ..runs import TrainingRun, first_divergent_step, sample_schedule
 
 tf = import_tensorflow()
 import keras  # noqa: E402
 
-from .instruments import for_keras as inst  # noqa: E402
+from ..instruments import for_keras as inst  # noqa: E402
 
 _COMPILED = "_course_utils_compiled_steps"
 

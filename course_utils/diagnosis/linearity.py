@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .frameworks import keras_layers
+from ..frameworks import keras_layers
 
 # --- Keras ---------------------------------------------------------------
 
@@ -194,7 +194,7 @@ def linear_pairs(model) -> LinearityReport:
 
     Accepts a Keras model or a torch.nn.Module; raises TypeError otherwise.
     """
-    from .frameworks import framework_of
+    from ..frameworks import framework_of
 
     framework = framework_of(model)
     if framework == "torch":

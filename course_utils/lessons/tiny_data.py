@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .data import Split
+from ..data import Split
 
 # The data published with the question (https://stackoverflow.com/q/61252785):
 # x and y are plain numbers in [0, 1]; the asker's 70/30 split is kept.
