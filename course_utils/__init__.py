@@ -52,6 +52,8 @@ _LAZY = {
 # saved with `from course_utils import tiny_data` or `import course_utils.linearity`
 # still runs. The old name gives the very same module object.
 MOVED = {
+    "instruments_torch": "instruments.for_torch",
+    "instruments_keras": "instruments.for_keras",
     "torch_loop": "training.torch_loop",
     "keras_loop": "training.keras_loop",
     "cached_keras": "training.cached_keras",
