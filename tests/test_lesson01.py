@@ -1,4 +1,4 @@
-"""Lesson 01 (missing zero_grad): the lab's check.
+"""Lesson 01 (missing zero_grad): the lab's check, and the lesson's record and panel.
 
 (The notebooks themselves are covered by tests/test_notebooks.py: hygiene,
 lab/solution pairing, and the check failing on the lab and passing on the
@@ -12,12 +12,14 @@ from __future__ import annotations
 import math
 import time
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from course_utils import labs
 from course_utils.checks import missing_zero_grad as lab
+from course_utils.lessons import missing_zero_grad as lesson
 
 
 # --- hand-written answers --------------------------------------------------------
@@ -457,3 +459,65 @@ def test_the_student_code_sees_a_plain_sgd_and_mse_loss():
     assert lab.check_fit(fit_that_looks).passed
     assert seen["types"] == (torch.optim.SGD, nn.MSELoss)
     assert seen["optimizer"].startswith("SGD (") and seen["loss_fn"] == "MSELoss()"
+
+
+# --- the lesson's record and panel (course_utils/lessons/missing_zero_grad.py) ------------------
+
+
+def _two_class_net():
+    """Scores (x0, x1) for a 2-feature input: the answer is the larger feature."""
+    net = nn.Linear(2, 2, bias=False)
+    with torch.no_grad():
+        net.weight.copy_(torch.eye(2))
+    return net
+
+
+def test_two_digits_is_the_style_of_the_lessons_claims():
+    assert [lesson.two_digits(v) for v in (40.8, 1040, 0.0086, 5)] == ["41", "1e+03", "0.0086", "5"]
+
+
+def test_accuracy_counts_the_highest_score_against_the_label():
+    x = torch.tensor([[1.0, 0.0], [0.0, 1.0], [2.0, 1.0], [0.0, 3.0]])
+    assert lesson.accuracy(_two_class_net(), x, torch.tensor([0, 1, 1, 0])) == 0.5
+
+
+def test_record_epoch_appends_accuracies_and_the_norm_of_what_grad_holds():
+    net = _two_class_net()
+    x, y = torch.tensor([[1.0, 0.0], [0.0, 1.0]]), torch.tensor([0, 0])
+    run = lesson.Run(net=net)
+    run.record_epoch(x, y, x, torch.tensor([0, 1]))
+    assert (run.train_acc, run.test_acc, run.grad_norm) == ([0.5], [1.0], [0.0])  # no .grad yet: norm 0
+    net.weight.grad = torch.full((2, 2), 0.5)
+    run.record_epoch(x, y, x, y)
+    assert run.grad_norm[-1] == pytest.approx(1.0) and len(run.train_acc) == 2
+
+
+def test_run_peak_is_the_first_best_epoch_and_describe_says_so():
+    run = lesson.Run(train_acc=[0.5, 0.9, 0.9, 0.1], test_acc=[0.4, 0.8, 0.85, 0.1])
+    assert run.peak == 1 and not run.diverged
+    assert run.describe() == ("train accuracy peaked at 90% (test 80%) in epoch 2; "
+                              "after epoch 4: train 10%, test 10%")
+    assert lesson.Run(diverged_at=3).describe() == "diverged at step 3 before the first epoch ended"
+    run.diverged_at = 57
+    assert run.describe().startswith("diverged at step 57; train accuracy peaked at 90%")
+
+
+def test_explore_panel_hands_its_controls_to_train_and_draws_the_run():
+    calls = []
+
+    def fake_train(**kwargs):
+        calls.append(kwargs)
+        run = lesson.Run(train_acc=[0.2, 0.8], test_acc=[0.2, 0.7], grad_norm=[0.0, 3.0])
+        kwargs["on_epoch"](run)
+        return run
+
+    panel = lesson.explore_panel(fake_train, ["SGD", "Adam"])
+    panel.run()
+    assert panel.last_error is None and panel.runs == 1
+    assert {k: v for k, v in calls[0].items() if k != "on_epoch"} == dict(
+        zero_grad=False, softmax_output=True, new_optimizer_each_step=True, optimizer="SGD", lr=0.03, epochs=40)
+    panel.set(zero_grad=True, optimizer="Adam")
+    assert calls[-1]["zero_grad"] and calls[-1]["optimizer"] == "Adam" and panel.runs == 3
+    left, right = panel.figure.axes
+    assert [list(line.get_ydata()) for line in left.lines[:2]] == [[0.2, 0.8], [0.2, 0.7]]
+    assert right.get_yscale() == "log" and np.isnan(right.lines[0].get_ydata()[0])  # a zero norm is not drawn

@@ -1,12 +1,12 @@
 """One module per lesson: that lesson's data and the plumbing its notebook would otherwise carry.
 
-    missing_zero_grad       lessons/01_missing_zero_grad.ipynb: the training run and its record, the panel wiring
+    missing_zero_grad       lessons/01_missing_zero_grad.ipynb: the run's record (Run), its figures, the panel wiring
     linear_convs            lessons/02_linear_convs.ipynb and its lab: windows of a slowly varying series
     dying_relu              lessons/03_dying_relu.ipynb and its lab: bump signals, pre-activations
     tiny_data               lessons/04_tiny_data.ipynb and its lab: the forum's 30 points
     batchnorm_batch_of_one  lessons/05_batchnorm_batch_of_one.ipynb and its lab: exactly-zero gradients
 
 A lesson's module may use the engine (the rest of course_utils); the engine never imports
-a lesson's module (tests/test_project.py holds that rule), so changing one lesson's module
+a lesson's module (tests/test_layout.py holds that rule), so changing one lesson's module
 can break only that lesson, its lab and its check.
 """
