@@ -156,6 +156,71 @@ def test_cached_trainer_restarts_from_the_same_fresh_state():
         trainer.train(x, y, {}, "rmsprop", 1e-2, 5)
 
 
+# --- the notebook's plumbing: reading runs, the candidates' table, the panel ---
+
+def _run(losses, sampled_steps=(), val_accuracy=(), diverged_at=None):
+    return cu.TrainingRun(np.asarray(losses, dtype=np.float32), list(sampled_steps),
+                          {"val_accuracy": list(val_accuracy)}, [{"step": s} for s in sampled_steps], diverged_at)
+
+
+def test_tail_loss_and_stuck_read_the_last_40_steps():
+    flat = _run([0.3] * 60 + [lesson.LN2 + 0.005] * 40)
+    assert abs(lesson.tail_loss(flat) - (lesson.LN2 + 0.005)) < 1e-6 and lesson.stuck(flat)
+    assert not lesson.stuck(_run([lesson.LN2] * 60 + [0.6] * 40))       # left ln 2 at the end
+    assert lesson.stuck(_run([lesson.LN2] * 39 + [0.6]))        # one step off ln 2 moves the 40-step mean by 0.0023
+    assert not lesson.stuck(_run([lesson.LN2] * 36 + [0.55] * 4))  # four steps move it by 0.014
+    assert not lesson.stuck(_run([lesson.LN2] * 40, diverged_at=30))   # a diverged run is not "stuck"
+
+
+def test_first_steps_reads_a_long_run_as_a_short_one():
+    long = _run(np.linspace(1, 0, 600), sampled_steps=range(0, 601, 40), val_accuracy=np.linspace(0.5, 1, 16))
+    short = lesson.first_steps(long, 200)
+    assert short.steps_done == 200 and np.array_equal(short.losses, long.losses[:200])
+    assert short.sampled_steps == [0, 40, 80, 120, 160, 200] and len(short.metric("val_accuracy")) == 6
+    assert short.metric("val_accuracy")[-1] == long.metric("val_accuracy")[5] and len(short.readings) == 6
+    assert long.steps_done == 600 and len(long.sampled_steps) == 16     # the long run is left as it was
+
+
+def test_candidate_row_checks_the_claim_it_prints():
+    on_ln2 = _run([lesson.LN2] * 200, [200], [0.49])
+    learned = _run([0.6] * 200, [200], [0.73])
+    assert "loss ≈0.693 (> 0.68, < 0.71)" in lesson.candidate_row("relu", on_ln2, learns=False)
+    assert "validation accuracy ≈73% (> 65%)" in lesson.candidate_row("standardised", learned, learns=True)
+    assert "diverged at step ≈9 (< 20)" in lesson.candidate_row("lr 1.0", _run([0.7] * 9, diverged_at=9), learns=False)
+    for run, learns in [(learned, False), (on_ln2, True), (_run([0.7] * 30, diverged_at=30), False)]:
+        with pytest.raises(cu.fmt.ClaimFailed):        # a figure outside what the lesson claims fails the notebook
+            lesson.candidate_row("name", run, learns=learns)
+
+
+def test_moving_average_ends_each_window_at_its_last_step():
+    steps, values = lesson.moving_average([1.0, 2.0, 3.0, 4.0], 2)
+    assert list(steps) == [2, 3, 4] and np.allclose(values, [1.5, 2.5, 3.5])
+    steps, values = lesson.moving_average([], 12)
+    assert len(steps) == len(values) == 0
+
+
+def _question_like(conv_activation=None):
+    return _seq(layers.Conv2D(4, 3, activation=conv_activation, padding="same"), layers.MaxPooling2D(2),
+                layers.Flatten(), layers.Dense(1, activation="sigmoid"))
+
+
+def test_explore_runs_drive_the_panel_without_an_error():
+    trainer = CachedTrainer(_question_like, keras.losses.binary_crossentropy, seed=0)
+    explore = lesson.ExploreRuns(trainer, batch=20, metrics={"accuracy": cu.metrics.accuracy}, n=100)
+    assert explore.windows(0.5) is explore.windows(0.501) and explore.windows(0.5).x_train.shape == (80, 10, 10, 4)
+    controls = {"relu": cu.panel.toggle("relu", True), "standardise": cu.panel.toggle("standardise", True),
+                "signal": cu.panel.float_slider("signal", 0.0, 1.0, 1.0, step=0.1),
+                "optimizer": cu.panel.choice("optimizer", ["sgd", "adam"], "adam"),
+                "lr": cu.panel.log_slider("lr", 1e-4, 1.0, 1e-2), "epochs": cu.panel.int_slider("epochs", 1, 60, 2)}
+    panel = cu.Panel(controls, train=explore.train, draw=explore.draw, check=explore.refuse, live=False)
+    run = panel.run()
+    assert panel.last_error is None and run.steps_done == 2 * 4 and run.sampled_steps == [0, 4, 8]
+    assert len(run.metric("train_accuracy")) == len(run.metric("val_accuracy")) == 3
+    panel.set(lr=0.5)                                   # Adam above 0.1 is refused with a message, not run
+    assert panel.run() is None and "Adam above 0.1" in panel.status.value and panel.runs == 1
+    assert explore.refuse({"optimizer": "sgd", "lr": 1.0}) is None
+
+
 # --- the lab check ----------------------------------------------------------
 
 def _lab_model(first=None, second=None):

@@ -384,7 +384,7 @@ def _unscaled(scale, receiver):
     ratio = f"mean {sig(scale.mean)}, spread {sig(scale.std)} (mean / spread {sig(scale.offset_to_spread)})"
     if not receiver.before:
         return ([f"badly scaled inputs reach the first layer with weights, {receiver.label}: {ratio}"],
-                "read sw.scale_report(prepare_x(data.x_train)): what does the first layer see when the inputs' "
+                "read lesson.scale_report(prepare_x(data.x_train)): what does the first layer see when the inputs' "
                 f"mean is {sig(scale.offset_to_spread, 2)} times their spread? (lesson 02, section 5)")
     return ([f"badly scaled inputs reach the first layer with weights, {receiver.label}, after "
              f"{receiver.preparation} run as at inference (when validation is scored): {ratio}"],

@@ -1,4 +1,4 @@
-"""Windows of a slowly varying series, for lesson 02 ("Linear convs") and its lab.
+"""Lesson 02 ("Linear convs"): windows of a slowly varying series, the lab's readings, the notebook's plumbing.
 
 The question behind lesson 02 fed a conv net 47,666 inputs of shape
 (10, 10, 4) whose values all sat near -0.82 and moved by about 0.01, with
@@ -24,12 +24,22 @@ not leak from one set into the other (a 10-step gap is left between them).
 
 ``Standardizer`` scales inputs per channel with the training set's mean and
 standard deviation; ``scale_report`` reads how far inputs are from that.
+
+The notebook's plumbing lives here too, so that its cells show the model,
+the runs and the measurements: ``tail_loss`` and ``stuck`` read a run's end,
+``first_steps`` reads a long run as a short one, ``candidate_row`` prints one
+row of section 5's table, ``draw_smoothed_losses`` draws the loss curves, and
+``ExploreRuns`` holds the callbacks of section 9's panel.
 """
 from __future__ import annotations
 
+import dataclasses
+import math
 from dataclasses import dataclass
 
 import numpy as np
+
+from ..fmt import claim, percent, sig, whole
 
 WINDOW = 10
 CHANNELS = 4
@@ -155,8 +165,6 @@ class ScaleReading:
         return abs(self.mean) <= max(self.std, 1e-12) and 0.1 <= self.std <= 10.0
 
     def __str__(self) -> str:
-        from ..fmt import sig
-
         verdict = "well scaled" if self.healthy else "BADLY SCALED: standardise with the training set's statistics"
         if self.offset_to_spread < 1e-3:  # zero up to rounding: print no float noise
             return f"inputs: mean 0 (to within 0.001 of the spread), spread {sig(self.std)}: {verdict}"
@@ -223,3 +231,132 @@ def lab_readings(n: int = 1500, val_fraction: float = 0.2, seed: int = 2) -> Win
     x = (LAB_LEVEL + sequences * scale).astype(np.float32)
     return Windows(x[:n_train], pattern[:n_train], x[n_train:], pattern[n_train:], pattern[:n_train],
                    pattern[n_train:], 1.0)
+
+
+# --- the notebook's plumbing: reading runs, the table, the figures, the panel ---
+
+LN2 = math.log(2)  # the loss of a binary classifier that answers 0.5 to every input
+TAIL_STEPS = 40  # a run's loss is read as its mean over this many last steps (one reading interval)
+STUCK_WITHIN = 0.01  # a tail loss this close to ln 2 has not left chance
+
+
+def tail_loss(run, last: int = TAIL_STEPS) -> float:
+    """The mean training loss over the last ``last`` steps of a TrainingRun."""
+    return float(np.mean(run.losses[-last:]))
+
+
+def stuck(run) -> bool:
+    """Still within STUCK_WITHIN of ln 2 over the last TAIL_STEPS steps (and not diverged)."""
+    return (not run.diverged) and abs(tail_loss(run) - LN2) < STUCK_WITHIN
+
+
+def first_steps(run, steps: int):
+    """The first ``steps`` steps of a longer TrainingRun, read as if it had stopped there.
+
+    Losses are cut at ``steps``; metrics and readings keep the sampled steps up to ``steps``.
+    """
+    keep = [i for i, step in enumerate(run.sampled_steps) if step <= steps]
+    return dataclasses.replace(run, losses=run.losses[:steps], sampled_steps=[run.sampled_steps[i] for i in keep],
+                               metrics={k: [v[i] for i in keep] for k, v in run.metrics.items()},
+                               readings=[r for i, r in enumerate(run.readings) if i in keep])
+
+
+def candidate_row(name: str, run, learns: bool) -> str:
+    """One row of section 5's table: how the run ended, checked against what the lesson claims.
+
+    learns: the lesson claims this change leaves ln 2 (tail loss below 0.65, validation accuracy
+        above 65%); otherwise it claims the loss stays on ln 2 and validation accuracy below 65%.
+    A diverged run is claimed to blow up within 20 steps. Raises ClaimFailed when a claim fails.
+    """
+    if run.diverged:
+        return f"{name:32s} " + claim("diverged at step", run.diverged_at, less_than=20, style=whole)
+    val = run.metric("val_accuracy")[-1]
+    if learns:
+        return (f"{name:32s} " + claim("loss", tail_loss(run), less_than=0.65) + "         "
+                + claim("validation accuracy", val, more_than=0.65, style=percent))
+    return (f"{name:32s} " + claim("loss", tail_loss(run), more_than=0.68, less_than=0.71) + "  "
+            + claim("validation accuracy", val, less_than=0.65, style=percent))
+
+
+def moving_average(losses, window: int):
+    """(steps, values): the mean of each ``window`` consecutive losses, at the step each window ends."""
+    losses = np.asarray(losses, dtype=np.float64)
+    if not len(losses):
+        return np.arange(0), losses
+    values = np.convolve(losses, np.ones(window) / window, mode="valid")
+    return np.arange(len(values)) + window, values
+
+
+def draw_smoothed_losses(ax, runs: dict, window: int = 25, **line_style):
+    """One averaged loss curve per run (label -> TrainingRun) and ln 2 as a dashed line; diverged runs are left out."""
+    for name, run in runs.items():
+        if not run.diverged:
+            steps, values = moving_average(run.losses, window)
+            ax.plot(steps, values, label=name, **line_style)
+    ax.axhline(LN2, color="gray", linestyle="--", linewidth=1, label="ln 2")
+    ax.set_xlabel("step")
+    ax.set_ylabel(f"loss ({window}-step average)")
+    return ax
+
+
+class ExploreRuns:
+    """The callbacks of section 9's panel: fresh windows per label signal, one retrain, its figure, a refusal.
+
+    trainer: the notebook's CachedTrainer of the question's model; batch: the batch size;
+    metrics: name -> metric, read on the training and validation windows once per epoch.
+    Each label signal gets its own ``n`` windows (seed ``seed``), made once and kept.
+    """
+
+    ADAM_MAX_LR = 0.1  # above this Adam only diverges on these windows
+
+    def __init__(self, trainer, batch: int, metrics: dict, n: int = 800, seed: int = 1):
+        self.trainer, self.batch, self.metrics, self.n, self.seed = trainer, batch, metrics, n, seed
+        self.windows_by_signal: dict = {}
+
+    def windows(self, signal: float) -> Windows:
+        """The panel's windows for one label signal (rounded to 0.01), made on first use."""
+        key = round(float(signal), 2)
+        if key not in self.windows_by_signal:
+            self.windows_by_signal[key] = seed_like(self.n, signal=key, seed=self.seed)
+        return self.windows_by_signal[key]
+
+    def train(self, values: dict, progress):
+        """Retrain the question's model with the panel's values; returns the TrainingRun."""
+        d = self.windows(values["signal"])
+        xt, xv = d.x_train, d.x_val
+        if values["standardise"]:
+            scale = Standardizer.fit(xt)
+            xt, xv = scale(xt), scale(xv)
+        epoch = len(xt) // self.batch
+        steps = values["epochs"] * epoch
+        _, run = self.trainer.train(xt, d.y_train.astype("float32")[:, None],
+                                    {"conv_activation": "relu" if values["relu"] else None}, values["optimizer"],
+                                    values["lr"], steps, batch_size=self.batch, metrics=self.metrics,
+                                    sample_every=epoch, eval_sets={"train": (xt, d.y_train), "val": (xv, d.y_val)},
+                                    on_sample=progress.on_sample(steps))
+        return run
+
+    def draw(self, fig, run, values: dict) -> None:
+        """Training loss (1-epoch average) beside train and validation accuracy and the best possible."""
+        ax_loss, ax_acc = fig.subplots(1, 2)
+        epoch = len(self.windows(values["signal"]).x_train) // self.batch
+        steps, smooth = moving_average(run.losses, max(min(epoch, len(run.losses)), 1))
+        ax_loss.plot(steps, smooth, color="tab:blue")
+        ax_loss.axhline(LN2, color="gray", linestyle="--", linewidth=1)
+        ax_loss.set_xlabel("step")
+        ax_loss.set_title("training loss (1-epoch average)", fontsize=9)
+        if run.metrics:
+            for name in ("train_accuracy", "val_accuracy"):
+                ax_acc.plot(run.sampled_steps[:len(run.metric(name))], run.metric(name), marker=".",
+                            label=name.split("_")[0])
+        ax_acc.axhline(0.5 + values["signal"] / 2, color="gray", linestyle=":", linewidth=1, label="best possible")
+        ax_acc.set_ylim(0.3, 1.02)
+        ax_acc.set_xlabel("step")
+        ax_acc.set_title("accuracy", fontsize=9)
+        ax_acc.legend(fontsize=7)
+
+    def refuse(self, values: dict):
+        """A message that refuses a setting that can only diverge, else None."""
+        if values["optimizer"] == "adam" and values["lr"] > self.ADAM_MAX_LR:
+            return f"Adam above {self.ADAM_MAX_LR:g} only diverges here; pick {self.ADAM_MAX_LR:g} or less."
+        return None
