@@ -45,3 +45,36 @@ def to_numpy(value):
     if hasattr(value, "numpy"):  # TensorFlow eager tensor
         return value.numpy()
     return np.asarray(value)
+
+
+def map_inputs(fn, x):
+    """``fn`` applied to each array of ``x``: one array, or a dict, list or tuple of them (a model with several inputs)."""
+    if isinstance(x, dict):
+        return {key: map_inputs(fn, value) for key, value in x.items()}
+    if is_structured(x):
+        return type(x)(map_inputs(fn, value) for value in x)
+    return fn(x)
+
+
+def is_structured(x) -> bool:
+    """True for several inputs given together (a dict, or a list or tuple of arrays), False for one array
+    (a nested list of numbers is one array)."""
+    if isinstance(x, dict):
+        return True
+    return isinstance(x, (list, tuple)) and len(x) > 0 and all(hasattr(v, "shape") or isinstance(v, dict) for v in x)
+
+
+def batch_size(x) -> int:
+    """How many samples ``x`` holds; with several inputs, each must hold the same number."""
+    sizes = []
+    map_inputs(lambda array: sizes.append(len(array)), x)
+    if not sizes:
+        raise ValueError("the inputs are empty: no array in them")
+    if len(set(sizes)) > 1:
+        raise ValueError(f"the model's inputs hold different numbers of samples: {sizes}")
+    return sizes[0]
+
+
+def input_shapes(x):
+    """The shape of ``x``, or of each of its arrays, for a message."""
+    return map_inputs(lambda array: tuple(to_numpy(array).shape), x)

@@ -91,16 +91,25 @@ def _stderr_silenced():
 
 
 def import_tensorflow():
-    """Import TensorFlow quietly and return the module."""
-    if "tensorflow" in sys.modules:
-        return sys.modules["tensorflow"]
-    quiet_tensorflow_environment()
-    with _stderr_silenced():
-        import tensorflow as tf
-        import keras  # noqa: F401  (Keras 3 registers itself on first import)
-    # Python-side warnings such as "5 out of the last 5 calls triggered retracing"
-    # go to stderr in a notebook; the course builds many small models on purpose.
-    tf.get_logger().setLevel("ERROR")
+    """Import TensorFlow quietly and return the module.
+
+    Also when the student imported it first: TensorFlow looks for a GPU at its first
+    operation and writes a CUDA error to stderr on a machine without one, so the devices
+    are listed here once, with stderr silenced.
+    """
+    if "tensorflow" not in sys.modules:
+        quiet_tensorflow_environment()
+        with _stderr_silenced():
+            import tensorflow  # noqa: F401
+            import keras  # noqa: F401  (Keras 3 registers itself on first import)
+    tf = sys.modules["tensorflow"]
+    if not getattr(tf, "_course_devices_listed", False):
+        with _stderr_silenced():
+            tf.config.list_physical_devices()
+        tf._course_devices_listed = True
+        # Python-side warnings such as "5 out of the last 5 calls triggered retracing"
+        # go to stderr in a notebook; the course builds many small models on purpose.
+        tf.get_logger().setLevel("ERROR")
     return tf
 
 

@@ -5,8 +5,19 @@ import copy
 
 import numpy as np
 
-from ..frameworks import keras_layers, to_numpy
+from ..frameworks import batch_size, is_structured, keras_layers, map_inputs, to_numpy
 from .losses import loss_info
+
+
+def _input_array(array):
+    array = np.asarray(to_numpy(array))
+    return array.astype(np.float32) if array.dtype == np.float64 else array
+
+
+def _one_input(x):
+    if is_structured(x):
+        raise ValueError("the training probes take one input array, and this model takes several "
+                         "(a dict, list or tuple): train it yourself and watch it with cu.watch")
 
 
 class TorchAdapter:
@@ -20,9 +31,8 @@ class TorchAdapter:
         self.original = model
         self.loss = loss
         self.info = loss_info(loss, "torch")
-        self.x = x if torch.is_tensor(x) else torch.as_tensor(np.asarray(x))
-        if self.x.is_floating_point() and self.x.dtype == torch.float64:
-            self.x = self.x.float()
+        self.x = map_inputs(self._input_tensor, x)
+        self.n = batch_size(self.x)
         y_t = y if torch.is_tensor(y) else torch.as_tensor(np.asarray(y))
         if self.info.kind == "cross_entropy" and not y_t.is_floating_point():
             y_t = y_t.long()
@@ -30,6 +40,10 @@ class TorchAdapter:
             y_t = y_t.float()
         self.y = y_t
         self.optimizer = optimizer
+
+    def _input_tensor(self, array):
+        tensor = array if self.torch.is_tensor(array) else self.torch.as_tensor(np.asarray(array))
+        return tensor.float() if tensor.dtype == self.torch.float64 else tensor
 
     def copy(self):
         return copy.deepcopy(self.original)
@@ -48,6 +62,10 @@ class TorchAdapter:
 
     def loss_of(self, out, y=None):
         return float(self.loss(out, self.y if y is None else y))
+
+    def values(self, array):
+        """``array`` as float32 values the loss accepts (an output or a target)."""
+        return self.torch.as_tensor(np.asarray(array, dtype=np.float32))
 
     def probe_optimizer(self, model, lr=1e-2):
         """The probes' own optimizer: Adam at ``lr``, whatever the student uses."""
@@ -71,6 +89,7 @@ class TorchAdapter:
     def train(self, model, optimizer, steps):
         from ..training.torch_loop import train_torch
 
+        _one_input(self.x)
         model.train()
         return train_torch(model, self.x, self.y, self.loss, optimizer, steps=steps, sample_every=steps)
 
@@ -109,9 +128,8 @@ class KerasAdapter:
         self.original = model
         self.loss = loss
         self.info = loss_info(loss, "keras")
-        self.x = np.asarray(to_numpy(x))
-        if self.x.dtype == np.float64:
-            self.x = self.x.astype(np.float32)
+        self.x = map_inputs(_input_array, x)
+        self.n = batch_size(self.x)
         self.y = np.asarray(to_numpy(y))
         if self.y.dtype == np.float64:
             self.y = self.y.astype(np.float32)
@@ -125,7 +143,7 @@ class KerasAdapter:
             raise TypeError("diagnose works on a copy, and keras.models.clone_model could not copy this model "
                             f"(a subclassed Model needs get_config/from_config): {error}") from None
         if not clone.built or not clone.weights:
-            clone(self.x[:1])
+            clone(map_inputs(lambda array: array[:1], self.x))
         # layer by layer: a model never called may still hold layers with weights (an adapted Normalization)
         for mine, theirs in zip(keras_layers(clone), keras_layers(self.original)):
             if theirs.weights:
@@ -141,7 +159,13 @@ class KerasAdapter:
         return model(self.x, training=training)
 
     def loss_of(self, out, y=None):
-        return float(self.tf.reduce_mean(self.loss_fn(self.y if y is None else y, out)))
+        from ..instruments.for_keras import line_up  # as fit calls the loss: (n,) targets meet (n, 1) outputs
+
+        return float(self.tf.reduce_mean(self.loss_fn(*line_up(self.y if y is None else y, out))))
+
+    def values(self, array):
+        """``array`` as float32 values the loss accepts (an output or a target)."""
+        return self.tf.constant(np.asarray(array, dtype=np.float32))
 
     def probe_optimizer(self, model, lr=1e-2):
         return self.keras.optimizers.Adam(lr)
@@ -157,6 +181,7 @@ class KerasAdapter:
     def train(self, model, optimizer, steps):
         from ..training.keras_loop import train_keras
 
+        _one_input(self.x)
         return train_keras(model, self.x, self.y, self.loss, optimizer, steps=steps, sample_every=steps)
 
     def lr(self):

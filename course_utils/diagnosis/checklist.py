@@ -5,7 +5,7 @@ import warnings
 
 import numpy as np
 
-from ..frameworks import framework_of, to_numpy
+from ..frameworks import batch_size, framework_of, input_shapes, to_numpy
 from .adapters import KerasAdapter, TorchAdapter
 from .checks import (check_batchnorm, check_dead, check_gradients, check_init_loss, check_inputs, check_linear_stack,
                      check_output, first_layer_input, keras_final_activation, probe_lr, probe_overfit,
@@ -45,7 +45,7 @@ def diagnose(model, x, y, loss, optimizer=None, steps: int = 200, lr_steps: int 
 
 def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dead_threshold, min_samples, loss_kind):
     framework = framework_of(model)
-    n_x, n_y = len(x), len(y)
+    n_x, n_y = batch_size(x), len(y)
     if n_x != n_y:
         raise ValueError(f"x has {n_x} samples but y has {n_y}: they must describe the same batch")
     if n_x == 0:
@@ -71,7 +71,7 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
             training = False
             trace, out_t = ad.leaf_trace(work, False)
         else:
-            raise ValueError(f"the model could not run on x of shape {tuple(np.shape(to_numpy(x)))}: "
+            raise ValueError(f"the model could not run on x of shape {input_shapes(x)}: "
                              f"{type(e).__name__}: {e}") from None
     out = np.asarray(to_numpy(out_t), dtype=np.float64)
     if len(out) != n_x:

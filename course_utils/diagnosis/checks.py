@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 from ..fmt import percent, sig
-from ..frameworks import keras_layers, to_numpy
+from ..frameworks import is_structured, keras_layers, map_inputs, to_numpy
 from ..instruments import InitLossCheck, untrained_loss
 
 
@@ -111,16 +111,39 @@ def check_output(ad, rep, out, activation):
                      f"{percent(_fraction(y < 0))} of the targets are negative"])
     # shapes that broadcast in the loss
     if info.kind in ("mse", "mae", "binary_cross_entropy"):
-        ys = tuple(np.shape(y))
-        if tuple(out.shape) != ys:
-            try:
-                b = np.broadcast_shapes(tuple(out.shape), ys)
-            except ValueError:
-                b = None
-            if b is not None and int(np.prod(b)) > max(out.size, int(np.prod(ys))):
-                rep.add("target-shape-broadcast",
-                        [f"output shape {tuple(out.shape)}, target shape {ys}: the loss compares every output "
-                         f"with every target (shape {tuple(b)})"])
+        compared = _broadcast_shape(ad, out.shape, y)
+        if compared is not None:
+            rep.add("target-shape-broadcast",
+                    [f"output shape {tuple(out.shape)}, target shape {tuple(y.shape)}: the loss compares every output "
+                     f"with every target (shape {compared})"])
+
+
+def _broadcast_shape(ad, out_shape, y):
+    """The shape the loss compares when it pairs every output with every target, else None.
+
+    Shapes alone do not tell: PyTorch's MSELoss broadcasts (n, 1) against (n,) to (n, n), Keras lines them up
+    as fit does. So when y holds one value per output, the loss is computed on outputs equal to the targets:
+    0 (or its floor) when it lines them up, more when it broadcasts.
+    """
+    out_shape = tuple(out_shape)
+    if out_shape == y.shape:
+        return None
+    try:
+        compared = np.broadcast_shapes(out_shape, y.shape)
+    except ValueError:
+        return None
+    if int(np.prod(compared)) <= max(int(np.prod(out_shape)), y.size):
+        return None
+    if y.size == int(np.prod(out_shape)):
+        lined_up = ad.values(y.reshape(out_shape))
+        try:
+            as_given = ad.loss_of(lined_up, ad.values(y))
+            as_lined_up = ad.loss_of(lined_up, lined_up)
+        except Exception:  # noqa: BLE001  (the loss refuses the shapes as given: nothing broadcasts)
+            return None
+        if math.isclose(as_given, as_lined_up, rel_tol=1e-4, abs_tol=1e-6):
+            return None
+    return tuple(compared)
 
 
 def check_init_loss(ad, rep, init_loss, out):
@@ -174,8 +197,10 @@ def first_layer_input(ad, model, trace=()):
         return None
     if seen is None:
         return None
-    seen, x = np.asarray(to_numpy(seen), dtype=np.float64), np.asarray(to_numpy(ad.x), dtype=np.float64)
-    same = seen.size == x.size and np.array_equal(seen.reshape(-1), x.reshape(-1))
+    seen = np.asarray(to_numpy(seen), dtype=np.float64)
+    inputs = []
+    map_inputs(lambda array: inputs.append(np.asarray(to_numpy(array), dtype=np.float64)), ad.x)
+    same = any(seen.size == x.size and np.array_equal(seen.reshape(-1), x.reshape(-1)) for x in inputs)
     return None if same else seen
 
 
@@ -207,7 +232,10 @@ def _keras_first_layer_input(ad, model):
 
 def check_inputs(ad, rep, min_samples, seen=None):
     """The scale of the inputs; ``seen``: what the first layer with weights receives, if not x."""
-    x = np.asarray(to_numpy(ad.x))
+    if is_structured(ad.x) and seen is None:
+        rep.skip("unscaled-inputs", "the model takes several inputs (a dict, list or tuple): their scale is not judged")
+        return
+    x = np.asarray(to_numpy(seen if is_structured(ad.x) else ad.x))
     if not np.issubdtype(x.dtype, np.floating):
         rep.skip("unscaled-inputs", f"the inputs are {x.dtype} (indices for an embedding?), not measurements")
         return
@@ -420,7 +448,7 @@ def _dead(ad, model):
 
 
 def check_dead(ad, rep, model, threshold, min_samples, label="at initialisation"):
-    n = len(ad.x)
+    n = ad.n
     if n < min_samples:
         rep.skip("dead-relu", f"batch of {n}: a unit is 'dead' only if it is off for many samples (need >= {min_samples})")
         return None
@@ -519,18 +547,18 @@ def probe_overfit(ad, rep, steps, target, dead_threshold, min_samples, rounds=3)
                                       f"still falling: {percent(1 - final / earlier)} lower than {q} steps earlier"]
                     + calmer, severity="warning")
         else:
-            rep.add("cannot-overfit", [f"{len(losses)} steps of {adam} on one batch of {len(ad.x)}: loss "
+            rep.add("cannot-overfit", [f"{len(losses)} steps of {adam} on one batch of {ad.n}: loss "
                                        f"{sig(first)} -> {sig(final)} (goal: below {sig(target * first)})",
                                        f"flat: the last {q} steps lowered it by less than 5%"] + calmer)
     # units that died while the probe trained (the lesson 03 mechanism): often not the ones dead at the start
-    if len(ad.x) >= min_samples:
+    if ad.n >= min_samples:
         try:
             dead = _dead(ad, model)
         except Exception:  # noqa: BLE001
             dead = {}
         at_start = rep.finding("dead-relu").data.get("dead", {}) if "dead-relu" in rep.codes else {}
         died = {k: v for k, v in dead.items() if v >= dead_threshold and v > at_start.get(k, 0.0)}
-        evidence = [f"{k}: {percent(v)} of units are 0 for all {len(ad.x)} samples after the probe's {len(losses)} "
+        evidence = [f"{k}: {percent(v)} of units are 0 for all {ad.n} samples after the probe's {len(losses)} "
                     f"steps ({percent(at_start.get(k, 0.0)) if at_start else 'below the threshold'} before)"
                     for k, v in died.items()]
         if evidence and "overfit-one-batch" in rep.passed:

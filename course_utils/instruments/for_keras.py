@@ -52,6 +52,18 @@ def _norm(tensors) -> float:
     return float(np.sqrt(sum(float(tf.reduce_sum(tf.cast(t, tf.float64) ** 2)) for t in tensors)))
 
 
+def line_up(y, pred):
+    """Targets and outputs as ``model.fit`` hands them to a loss: when their ranks differ by one and the
+    longer has a last axis of 1, that axis is dropped (``(n,)`` targets against ``(n, 1)`` outputs). Nothing
+    broadcasts, so a loss that fit accepts gives the same number here."""
+    y, pred = tf.convert_to_tensor(y), tf.convert_to_tensor(pred)
+    if y.shape.rank == pred.shape.rank + 1 and y.shape[-1] == 1:
+        y = tf.squeeze(y, -1)
+    elif pred.shape.rank == y.shape.rank + 1 and pred.shape[-1] == 1:
+        pred = tf.squeeze(pred, -1)
+    return y, pred
+
+
 def fresh_grad_norms(model, x, y, loss_fn) -> dict:
     """Norm of each layer's gradient of ``loss_fn(y, model(x))`` (training mode)."""
     loss_fn = keras.losses.get(loss_fn) if isinstance(loss_fn, str) else loss_fn
@@ -60,7 +72,7 @@ def fresh_grad_norms(model, x, y, loss_fn) -> dict:
     # A training-mode call moves BatchNorm's moving statistics: put them back after.
     saved = [v.numpy() for v in model.non_trainable_variables]
     with tf.GradientTape() as tape:
-        loss = tf.reduce_mean(loss_fn(y, model(x, training=True)))  # loss functions return one value per sample
+        loss = tf.reduce_mean(loss_fn(*line_up(y, model(x, training=True))))  # loss functions return one value per sample
     grads = tape.gradient(loss, weights)
     for variable, value in zip(model.non_trainable_variables, saved):
         variable.assign(value)
@@ -120,7 +132,7 @@ def update_ratios(before: dict, model) -> dict:
 
 def loss_value(model, x, y, loss_fn, training: bool = False) -> float:
     loss_fn = keras.losses.get(loss_fn) if isinstance(loss_fn, str) else loss_fn
-    return float(tf.reduce_mean(loss_fn(y, model(x, training=training))))
+    return float(tf.reduce_mean(loss_fn(*line_up(y, model(x, training=training)))))
 
 
 def predict(model, x, training: bool = False) -> np.ndarray:

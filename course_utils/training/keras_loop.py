@@ -61,7 +61,7 @@ def _compiled_steps(model, optimizer, loss_fn, full_batch: bool):
                 xb, yb = tf.gather(x, batch_index[i]), tf.gather(y, batch_index[i])
             with tf.GradientTape() as tape:
                 # a loss function (not a Loss object) returns one value per sample: average them
-                loss = tf.reduce_mean(tf.cast(loss_fn(yb, model(xb, training=True)), tf.float32))
+                loss = tf.reduce_mean(tf.cast(loss_fn(*inst.line_up(yb, model(xb, training=True))), tf.float32))
                 if model.losses:
                     loss += tf.add_n([tf.cast(l, tf.float32) for l in model.losses])
             grads = tape.gradient(loss, variables)

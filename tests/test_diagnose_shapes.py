@@ -1,0 +1,181 @@
+"""diagnose never raises on a model and batch that its framework trains without error (issue 15).
+
+Each case is a shape real users pass: rank-1 targets, integer labels, one-hot
+rows, channels-first images, sequences, several inputs at once. The test first
+proves the framework trains it (Keras' ``fit``, a PyTorch step), then that
+``diagnose`` returns a report, and what that report must or must not say.
+"""
+import numpy as np
+import pytest
+
+import course_utils as cu
+
+torch = pytest.importorskip("torch")
+from torch import nn  # noqa: E402
+
+cu.setup(frameworks=("torch", "tensorflow"))
+import keras  # noqa: E402
+
+from course_utils.diagnosis import diagnose  # noqa: E402
+
+N = 24
+RNG = np.random.default_rng(7)
+X = RNG.normal(size=(N, 5)).astype("float32")
+X_EXTRA = RNG.normal(size=(N, 3)).astype("float32")
+VALUES = RNG.normal(size=(N,)).astype("float32")
+LABELS = RNG.integers(0, 3, size=N)
+BINARY = RNG.integers(0, 2, size=N).astype("float32")
+IMAGES = RNG.normal(size=(N, 8, 8, 1)).astype("float32")
+SEQUENCES = RNG.normal(size=(N, 6, 4)).astype("float32")
+
+
+def keras_mlp(units, activation=None, inputs=5):
+    keras.utils.set_random_seed(0)
+    return keras.Sequential([keras.Input((inputs,)), keras.layers.Dense(12, activation="relu"),
+                             keras.layers.Dense(units, activation=activation)])
+
+
+def keras_two_inputs(as_dict):
+    keras.utils.set_random_seed(0)
+    a, b = keras.Input((5,), name="a"), keras.Input((3,), name="b")
+    hidden = keras.layers.Dense(8, activation="relu")(keras.layers.Concatenate()([a, b]))
+    inputs = {"a": a, "b": b} if as_dict else [a, b]
+    return keras.Model(inputs, keras.layers.Dense(1)(hidden))
+
+
+KERAS_CASES = {
+    # name: (model builder, x, y, loss, codes it must not report)
+    "Dense(1), mse, targets (n,)": (lambda: keras_mlp(1), X, VALUES, "mse", {"target-shape-broadcast"}),
+    "Dense(1), mae, targets (n,)": (lambda: keras_mlp(1), X, VALUES, "mae", {"target-shape-broadcast"}),
+    "sigmoid, binary cross-entropy, targets (n,)": (lambda: keras_mlp(1, "sigmoid"), X, BINARY,
+                                                    "binary_crossentropy", {"target-shape-broadcast"}),
+    "softmax, integer labels (n,)": (lambda: keras_mlp(3, "softmax"), X, LABELS,
+                                     "sparse_categorical_crossentropy", set()),
+    "softmax, integer labels (n, 1)": (lambda: keras_mlp(3, "softmax"), X, LABELS[:, None],
+                                       "sparse_categorical_crossentropy", set()),
+    "softmax, one-hot rows": (lambda: keras_mlp(3, "softmax"), X, np.eye(3, dtype="float32")[LABELS],
+                              "categorical_crossentropy", set()),
+    "images (n, 8, 8, 1)": (lambda: keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(4, 3, activation="relu"),
+                                                      keras.layers.Flatten(), keras.layers.Dense(3)]),
+                            IMAGES, LABELS, keras.losses.SparseCategoricalCrossentropy(from_logits=True), set()),
+    "sequences (n, 6, 4)": (lambda: keras.Sequential([keras.Input((6, 4)), keras.layers.LSTM(6), keras.layers.Dense(1)]),
+                            SEQUENCES, VALUES, "mse", {"target-shape-broadcast"}),
+    "two inputs in a dict": (lambda: keras_two_inputs(True), {"a": X, "b": X_EXTRA}, VALUES, "mse", set()),
+    "two inputs in a list": (lambda: keras_two_inputs(False), [X, X_EXTRA], VALUES, "mse", set()),
+}
+
+
+@pytest.mark.parametrize("name", KERAS_CASES)
+def test_diagnose_takes_what_keras_fit_takes(name):
+    build, x, y, loss, never = KERAS_CASES[name]
+    model = build()
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=loss)
+    model.fit(x, y, epochs=1, batch_size=N, verbose=0)  # the framework accepts it
+    report = diagnose(model, x, y, loss, optimizer=keras.optimizers.Adam(1e-3), steps=30, lr_steps=5)
+    assert not set(report.codes) & never, report.codes
+
+
+class TwoInputs(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a, self.b, self.head = nn.Linear(5, 8), nn.Linear(3, 8), nn.Linear(8, 1)
+
+    def forward(self, inputs):
+        first, second = inputs
+        return self.head(torch.relu(self.a(first) + self.b(second)))
+
+
+class LastStep(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm, self.head = nn.LSTM(4, 6, batch_first=True), nn.Linear(6, 1)
+
+    def forward(self, x):
+        return self.head(self.lstm(x)[0][:, -1])
+
+
+def torch_mlp(outputs, *tail):
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(5, 12), nn.ReLU(), nn.Linear(12, outputs), *tail)
+
+
+def t(array):
+    return torch.as_tensor(array)
+
+
+TORCH_CASES = {
+    "integer labels": (lambda: torch_mlp(3), t(X), t(LABELS), nn.CrossEntropyLoss()),
+    "class probabilities as targets": (lambda: torch_mlp(3), t(X), t(np.eye(3, dtype="float32")[LABELS]),
+                                       nn.CrossEntropyLoss()),
+    "logits (n,) with BCEWithLogitsLoss": (lambda: torch_mlp(1, nn.Flatten(0)), t(X), t(BINARY), nn.BCEWithLogitsLoss()),
+    "channels-first images": (lambda: nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(144, 3)),
+                              t(IMAGES).permute(0, 3, 1, 2).contiguous(), t(LABELS), nn.CrossEntropyLoss()),
+    "sequences": (LastStep, t(SEQUENCES), t(VALUES)[:, None], nn.MSELoss()),
+    "a label per time step (n, classes, steps)": (lambda: nn.Sequential(nn.Conv1d(4, 3, 1)),
+                                                  t(SEQUENCES).permute(0, 2, 1).contiguous(),
+                                                  t(RNG.integers(0, 3, size=(N, 6))), nn.CrossEntropyLoss()),
+    "two inputs in a tuple": (TwoInputs, (t(X), t(X_EXTRA)), t(VALUES)[:, None], nn.MSELoss()),
+    "token ids into an embedding": (lambda: nn.Sequential(nn.Embedding(20, 4), nn.Flatten(), nn.Linear(24, 3)),
+                                    t(RNG.integers(0, 20, size=(N, 6))), t(LABELS), nn.CrossEntropyLoss()),
+}
+
+
+@pytest.mark.parametrize("name", TORCH_CASES)
+def test_diagnose_takes_what_a_torch_loop_takes(name):
+    build, x, y, loss = TORCH_CASES[name]
+    model = build()
+    optimizer = torch.optim.Adam(model.parameters(), 1e-3)
+    loss(model(x), y).backward()  # the framework accepts it
+    optimizer.zero_grad()
+    diagnose(model, x, y, loss, optimizer=optimizer, steps=30, lr_steps=5)
+
+
+def test_a_check_that_cannot_run_on_several_inputs_says_why():
+    build, x, y, loss = TORCH_CASES["two inputs in a tuple"]
+    model = build()
+    report = diagnose(model, x, y, loss, optimizer=torch.optim.Adam(model.parameters(), 1e-3), steps=30, lr_steps=5)
+    reasons = dict(report.skipped)
+    assert "several" in reasons["overfit-one-batch"] and "cu.watch" in reasons["overfit-one-batch"]
+    assert "several inputs" in reasons["unscaled-inputs"]
+
+
+def test_inputs_of_different_lengths_are_refused_with_a_message():
+    model = TwoInputs()
+    with pytest.raises(ValueError, match=r"different numbers of samples: \[24, 10\]"):
+        diagnose(model, (t(X), t(X_EXTRA[:10])), t(VALUES)[:, None], nn.MSELoss())
+
+
+@pytest.mark.parametrize("framework", ["keras", "torch"])
+def test_broadcasting_is_judged_by_what_the_loss_computes(framework):
+    """(n, 1) outputs against (n,) targets: Keras lines them up as fit does; PyTorch's MSELoss compares n x n."""
+    if framework == "keras":
+        model, loss = keras_mlp(1), "mse"
+    else:
+        model, loss = torch_mlp(1), nn.MSELoss()
+    y = VALUES if framework == "keras" else t(VALUES)
+    x = X if framework == "keras" else t(X)
+    report = diagnose(model, x, y, loss, steps=0)
+    assert ("target-shape-broadcast" in report.codes) == (framework == "torch")
+    lined_up = VALUES[:, None] if framework == "keras" else t(VALUES)[:, None]
+    assert "target-shape-broadcast" not in diagnose(model, x, lined_up, loss, steps=0).codes
+
+
+def test_diagnose_on_a_keras_model_writes_nothing_to_stderr():
+    """In a fresh interpreter where cu.setup() was never called: TensorFlow's notices belong to the student's import."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = "\n".join([
+        "import sys", "import numpy as np", "import keras",
+        "model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation='relu'), keras.layers.Dense(1)])",
+        "x = np.random.default_rng(0).normal(size=(32, 4)).astype('float32')",
+        "print('DIAGNOSE STARTS', file=sys.stderr, flush=True)",
+        "import course_utils as cu",
+        "report = cu.diagnose(model, x, x.sum(1), 'mse', optimizer=keras.optimizers.SGD(0.01), steps=10, lr_steps=3)",
+        "print(report.codes)",
+    ])
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600,
+                            cwd=Path(__file__).resolve().parents[1])
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stderr.split("DIAGNOSE STARTS", 1)[1].strip() == ""
