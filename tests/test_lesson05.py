@@ -2,11 +2,15 @@
 import math
 import re
 
+import matplotlib.figure
 import numpy as np
 import pytest
 
 import course_utils as cu
-from course_utils.lessons.batchnorm_batch_of_one import ZeroGradients, count_zero, layer_outputs, mode_errors, predictions, zero_gradients
+from course_utils.fmt import ClaimFailed
+from course_utils.lessons.batchnorm_batch_of_one import (DecoderPanel, DecoderRetrainer, ZeroGradients, bounded, count_zero,
+                                                         layer_outputs, mode_errors, mode_predictions, mse_table, predictions,
+                                                         zero_gradients)
 
 cu.setup(frameworks=("torch", "tensorflow"))
 
@@ -152,6 +156,111 @@ def test_layer_outputs_shows_beta_for_one_example():
     assert np.allclose(seen["bn"], [[0.5, -1.0, 2.0]], atol=1e-6)
     inference = layer_outputs(model, x, "bn", training=False)["bn"]
     assert not np.allclose(inference, [[0.5, -1.0, 2.0]], atol=1e-3)
+
+
+def test_mode_predictions_are_the_two_modes_in_that_order():
+    inputs = keras.Input((2,))
+    model = keras.Model(inputs, layers.BatchNormalization()(inputs))
+    x = np.array([[1.0, 2.0], [3.0, 4.0]], dtype=np.float32)
+    trained, inferred = mode_predictions(model, x)
+    assert np.array_equal(trained, predictions(model, x, training=True))
+    assert np.array_equal(inferred, predictions(model, x, training=False))
+    assert not np.allclose(trained, inferred)
+
+
+# --- section 6's table ----------------------------------------------------------
+
+def test_bounded_prints_the_figure_and_the_bound_and_checks_it():
+    assert bounded(0.0234, less_than=0.2) == "\u22482.3e-02 (< 0.2)"
+    assert bounded(8.83e8, more_than=1) == "\u22488.8e+08 (> 1)"
+    assert bounded(0.46, more_than=0.1) == "\u22484.6e-01 (> 0.1)"
+    with pytest.raises(ClaimFailed):
+        bounded(0.3, less_than=0.2)
+    with pytest.raises(ClaimFailed):
+        bounded(float("nan"), more_than=1)
+
+
+def test_mse_table_lines_up_its_columns_under_the_header():
+    text = mse_table([("fix, 100 steps", "0/22", "< 1e-04", "< 1e-04"),
+                      ("(c) fix at lr 0.1", "0/22", bounded(75.0, more_than=1), bounded(2600.0, more_than=1))])
+    lines = text.split("\n")
+    assert lines[0] == "model                          zero grads  training-mode MSE  inference-mode MSE"
+    assert lines[1] == "fix, 100 steps                       0/22            < 1e-04             < 1e-04"
+    assert lines[2] == "(c) fix at lr 0.1                    0/22     \u22487.5e+01 (> 1)      \u22482.6e+03 (> 1)"
+    assert len({len(line) for line in lines}) == 1
+
+
+# --- retraining the decoder, and the panel's wiring -----------------------------
+
+def small_decoder(last_bn=True, output="relu", momentum=0.99, widths=(4, 8)):
+    """The lesson's decoder in miniature: pointwise convs, max-pool, Conv1D(12), then bn and ReLU as switched."""
+    inputs = keras.Input((68, 3))
+    h = inputs
+    for i, filters in enumerate(widths, start=1):
+        h = layers.Conv1D(filters, 1, name=f"conv{i}")(h)
+        h = layers.BatchNormalization(momentum=momentum, name=f"bn{i}")(h)
+        h = layers.ReLU()(h)
+    h = layers.Reshape((1, -1))(layers.GlobalMaxPool1D()(h))
+    h = layers.Conv1D(12, 1, name="out")(h)
+    if last_bn:
+        h = layers.BatchNormalization(name="bn_out")(h)
+    if output == "relu":
+        h = layers.ReLU()(h)
+    return keras.Model(inputs, h)
+
+
+def one_example():
+    rng = np.random.default_rng(0)
+    return rng.random((1, 68, 3), dtype=np.float32), rng.random((1, 1, 12), dtype=np.float32)
+
+
+def test_every_retrain_starts_from_seed_0s_weights_and_a_fresh_adam():
+    x, y = one_example()
+    cu.seed(0)
+    fresh_loss = float(np.mean((predictions(small_decoder(last_bn=False, output="none"), x, training=True) - y) ** 2))
+    retrainer = DecoderRetrainer(small_decoder)
+    first = retrainer.train(x, y, lr=1e-2, steps=30, last_bn=False, output="none")
+    second = retrainer.train(x, y, lr=1e-2, steps=30, last_bn=False, output="none")
+    assert math.isclose(first.run.initial_loss, fresh_loss, rel_tol=1e-5)
+    assert np.array_equal(first.run.losses, second.run.losses) and first.model is second.model
+    assert first.run.final_loss < first.run.initial_loss / 10
+    assert first.zeros.count == "0/10" and first.errors.training < first.run.initial_loss
+    assert first.inference_curve == ([], [])      # recorded only when asked for
+
+
+def test_a_retrain_of_the_bug_counts_its_zero_gradients_on_the_batch_it_trains_on():
+    x, y = one_example()
+    run = DecoderRetrainer(small_decoder).train(x, y, lr=0.1, steps=20)
+    assert run.zeros.all_zero and run.zeros.count == "12/12"
+    assert len(set(run.run.losses.tolist())) == 1     # the loss never moves
+    assert run.describe().startswith("12/12 zero gradients at the start; training-mode MSE ")
+
+
+def test_the_panel_refuses_large_batches_and_measures_the_distinct_examples():
+    wiring = DecoderPanel(small_decoder, widths=(4, 8), steps=20, sample_every=5, max_rows=8)
+    assert wiring.x.shape == (8, 68, 3) and wiring.y.shape == (8, 1, 12)
+    assert wiring.check({"examples": 3, "copies": 3}) == "3 examples x 3 copies = 9 rows; keep it at most 8 for a live retrain"
+    assert wiring.check({"examples": 2, "copies": 4}) is None
+
+    partial_runs = []
+
+    class Progress:
+        def report(self, fraction, partial=None):
+            partial_runs.append((fraction, partial))
+            return False
+
+    values = {"examples": 2, "copies": 4, "last_bn": False, "output": "none", "lr": 1e-2}
+    result = wiring.train(values, Progress())
+    assert [f for f, _ in partial_runs] == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert all(p.errors is None for _, p in partial_runs)
+    steps, errors = result.inference_curve
+    assert list(steps) == [0, 5, 10, 15, 20] and len(errors) == 5
+    x, y = wiring.x[:2], wiring.y[:2]
+    assert math.isclose(errors[-1], mode_errors(result.model, x, y).inference, rel_tol=1e-5)
+    assert result.errors == mode_errors(result.model, x, y)   # measured on the 2 examples, not the 8 rows
+    fig = matplotlib.figure.Figure()
+    wiring.draw(fig, result, values)
+    assert len(fig.axes) == 2 and fig.axes[1].get_title() == "example 1: outputs"
 
 
 # --- the lab check ------------------------------------------------------------

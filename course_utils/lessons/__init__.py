@@ -4,7 +4,8 @@
     linear_convs            lessons/02_linear_convs.ipynb and its lab: windows of a slowly varying series
     dying_relu              lessons/03_dying_relu.ipynb and its lab: bump signals, pre-activations
     tiny_data               lessons/04_tiny_data.ipynb and its lab: the forum's 30 points
-    batchnorm_batch_of_one  lessons/05_batchnorm_batch_of_one.ipynb and its lab: exactly-zero gradients
+    batchnorm_batch_of_one  lessons/05_batchnorm_batch_of_one.ipynb and its lab: exactly-zero gradients, the decoder's
+                            retrainer and its run record, the comparison table, the panel wiring
 
 A lesson's module may use the engine (the rest of course_utils); the engine never imports
 a lesson's module (tests/test_layout.py holds that rule), so changing one lesson's module

@@ -1,4 +1,5 @@
-"""Exactly-zero gradients, and a model's error in its two modes (lesson 05).
+"""Lesson 05 ("BatchNorm on a batch of one"): exactly-zero gradients, a model's error in
+its two modes, retraining the decoder from one start, the comparison table and the panel's wiring.
 
 A model whose loss never moves may be receiving no gradient at all. Small
 gradients and *exactly* zero gradients are different diagnoses: a small one
@@ -13,20 +14,33 @@ gradient, and zero rescaled is zero.
     report.by_layer()                            # layer -> (zero, total)
 
     errors = mode_errors(model, x, y)            # MSE in training and in inference mode
+    trained, inferred = mode_predictions(model, x)   # the outputs in the two modes
     layer_outputs(model, x, ["bn6"])             # what a Keras layer outputs in training mode
 
-Nothing here changes the model: a training-mode forward pass moves
+None of these changes the model: a training-mode forward pass moves
 BatchNorm's moving statistics (Keras) or running statistics (PyTorch); they
 are put back afterwards, and a PyTorch model's train/eval mode is restored.
+
+The notebook keeps what a student must read: the decoder (the buggy model),
+the measurements and the fix. The plumbing it would otherwise carry lives here:
+
+    retrainer = DecoderRetrainer(decoder)        # one compiled decoder per architecture, one start
+    fixed = retrainer.train(x, y, lr=1e-3, last_bn=False, output="none", momentum=0.9)
+    fixed.zeros, fixed.run, fixed.errors         # zero gradients at the start, the TrainingRun, both modes' MSE
+    print(mse_table(rows))                       # section 6's table; bounded() writes a checked cell
+    wiring = DecoderPanel(decoder)               # section 7: train, draw and check for cu.Panel
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..fmt import sig
+from ..fmt import approx, claim, sig
 from ..frameworks import framework_of, to_numpy
+from ..metrics import mse
+from ..plots import loss_curve
+from ..runs import TrainingRun
 
 
 def count_zero(gradients) -> int:
@@ -174,7 +188,13 @@ def mode_errors(model, x, y) -> ModeErrors:
     state is left as it was.
     """
     y = np.asarray(to_numpy(y), dtype=np.float64)
-    return ModeErrors(_mse(predictions(model, x, training=True), y), _mse(predictions(model, x, training=False), y))
+    trained, inferred = mode_predictions(model, x)
+    return ModeErrors(_mse(trained, y), _mse(inferred, y))
+
+
+def mode_predictions(model, x) -> tuple:
+    """(training-mode outputs, inference-mode outputs) of the model on x, as float64; its state is left alone."""
+    return predictions(model, x, training=True), predictions(model, x, training=False)
 
 
 def predictions(model, x, training: bool = False) -> np.ndarray:
@@ -212,6 +232,198 @@ def layer_outputs(model, x, names, training: bool = True) -> dict:
         outs = probe(np.asarray(x, dtype=np.float32), training=training)
     outs = outs if isinstance(outs, (list, tuple)) else [outs]
     return {n: np.asarray(o) for n, o in zip(names, outs)}
+
+
+# --- retraining the decoder from one start -----------------------------------
+
+_INFERENCE = "_lesson05_compiled_inference"  # where a model keeps its compiled inference-mode call
+
+
+@dataclass
+class DecoderRun:
+    """One run of ``DecoderRetrainer.train``: the model, its training run, and what was measured around it.
+
+    model: the retrainer's model for this architecture, trained; the next run of the same
+        architecture starts it again, so read what you need from it first.
+    run: the TrainingRun (``run.losses``: the training-mode loss of every step).
+    zeros: the exactly-zero gradients at the start, on the batch the run trains on.
+    errors: the MSE in training and in inference mode after training, on the examples
+        measured; None while the run is still going (the panel draws partial runs).
+    inference_curve: (steps, inference-mode MSE on the examples measured) at the sampled
+        steps, when the run was asked to record it (``record_inference``); two empty lists otherwise.
+    """
+
+    model: object
+    run: TrainingRun
+    zeros: ZeroGradients
+    errors: ModeErrors | None = None
+    inference_curve: tuple = field(default_factory=lambda: ([], []))
+
+    @property
+    def diverged(self) -> bool:
+        """True when the training loss blew up (see cu.runs.DIVERGE_FACTOR)."""
+        return self.run.diverged
+
+    def describe(self) -> str:
+        """One line for the panel's status: zero gradients at the start and the errors in both modes."""
+        if self.diverged or self.errors is None:
+            return self.run.describe()
+        return (f"{self.zeros.count} zero gradients at the start; training-mode MSE {sig(self.errors.training, 2)}, "
+                f"inference-mode MSE {sig(self.errors.inference, 2)}")
+
+
+class DecoderRetrainer:
+    """Adam on the MSE, full batch, for the lesson's decoder: every run starts from seed 0's weights.
+
+    decoder: the notebook's ``decoder(**architecture)``, which builds a fresh Keras model.
+    A ``CachedTrainer`` underneath keeps one compiled model and one Adam per architecture
+    and, before each run, puts back the initial weights (BatchNorm's moving statistics too)
+    and a fresh Adam: two runs of one architecture start from the same state and share one
+    compiled step, where a newly built model would be traced again.
+    """
+
+    def __init__(self, decoder, seed: int = 0):
+        import keras
+
+        from ..training.cached_keras import CachedTrainer
+
+        self.cache = CachedTrainer(decoder, keras.losses.MeanSquaredError(), seed=seed)
+
+    def train(self, x, y, lr: float, steps: int = 100, sample_every: int = 10, measured_on=None,
+              record_inference: bool = False, on_sample=None, **architecture) -> DecoderRun:
+        """Train a fresh ``decoder(**architecture)`` on (x, y) for ``steps`` full-batch Adam steps.
+
+        x: (n, 68, 3) inputs; y: (n, 1, 12) targets; lr: Adam's learning rate.
+        measured_on: (x, y) on which to measure the errors in both modes (and the curve);
+            by default the training batch itself (the panel measures its distinct examples,
+            not their copies).
+        record_inference: also record the inference-mode MSE at every sampled step, with a
+            compiled inference call kept on the model (the panel draws it).
+        on_sample: called with the partial DecoderRun at every sampled step; True stops the run.
+        """
+        from ..training.keras_loop import train_keras
+
+        x_measured, y_measured = (x, y) if measured_on is None else measured_on
+        model, optimizer = self.cache.fresh(architecture, "adam", lr, np.shape(x)[1:])
+        zeros = zero_gradients(model, x, y, "mse")
+        infer = _compiled_inference(model) if record_inference else None
+        curve = ([], [])
+
+        def sample(run) -> bool:
+            if infer is not None:
+                curve[0].append(run.steps_done)
+                curve[1].append(mse(infer(x_measured), y_measured))
+            return bool(on_sample is not None and on_sample(DecoderRun(model, run, zeros, inference_curve=curve)))
+
+        run = train_keras(model, x, y, self.cache.loss, optimizer, steps=steps, sample_every=sample_every,
+                          on_sample=sample)
+        return DecoderRun(model, run, zeros, mode_errors(model, x_measured, y_measured), curve)
+
+
+def _compiled_inference(model):
+    """``model(x, training=False)`` as one tf.function, kept on the model: traced once, not per retrain."""
+    from ..repro import import_tensorflow
+
+    if _INFERENCE not in model.__dict__:
+        tf = import_tensorflow()
+        model.__dict__[_INFERENCE] = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+    return model.__dict__[_INFERENCE]
+
+
+# --- the comparison table of section 6 ----------------------------------------
+
+TABLE_HEADER = ("model", "zero grads", "training-mode MSE", "inference-mode MSE")
+
+
+def bounded(value: float, more_than: float | None = None, less_than: float | None = None) -> str:
+    """A table cell for a figure that varies between machines, and the bound the lesson claims: '≈2.3e-02 (< 0.2)'.
+
+    The bound is checked as ``cu.claim`` checks it: ClaimFailed if the figure leaves it.
+    """
+    claim("", value, more_than=more_than, less_than=less_than)
+    bound = f"> {more_than:g}" if more_than is not None else f"< {less_than:g}"
+    return f"{approx(value, _one_decimal)} ({bound})"
+
+
+def _one_decimal(value: float) -> str:
+    return f"{value:.1e}"
+
+
+def mse_table(rows) -> str:
+    """Section 6's table, a header and one line per (model, zero gradients, training-mode MSE, inference-mode MSE).
+
+    Every cell is text already (a count like "0/22", ``cu.sig``, ``cu.below``, ``bounded``).
+    """
+    return "\n".join(f"{name:<30} {zeros:>10}  {trained:>17}  {inferred:>18}"
+                     for name, zeros, trained, inferred in [TABLE_HEADER, *rows])
+
+
+# --- figures and the panel of section 7 ----------------------------------------
+
+def outputs_against_target(ax, target, trained=None, inferred=None, title: str = "", ylim=(-0.5, 1.5), clip=None):
+    """The 12 outputs of one example against its target: bars for the target, o training mode, x inference mode.
+
+    trained, inferred: the outputs in the two modes (``mode_predictions``), or None to draw the target only.
+    clip: (low, high) to keep far-off inference-mode outputs on the plot; the label then says so.
+    """
+    features = np.arange(np.size(target))
+    ax.bar(features, np.ravel(target), color="lightgray", label="target")
+    if trained is not None:
+        ax.plot(features, np.ravel(trained), "o", ms=4, label="training mode")
+        shown = np.ravel(inferred) if clip is None else np.clip(np.ravel(inferred), *clip)
+        ax.plot(features, shown, "x", ms=5, label="inference mode" if clip is None else "inference (clipped)")
+    ax.set_ylim(*ylim)
+    ax.set_title(title)
+    ax.set_xlabel("output feature")
+
+
+class DecoderPanel:
+    """The wiring of section 7's panel: a narrow decoder trained on a few random examples, each copied.
+
+    Hand ``train``, ``draw`` and ``check`` to ``cu.Panel``, with controls named examples,
+    copies, last_bn, output and lr (the Panel reads the status line from ``DecoderRun.describe``).
+    x: (examples, 68, 3) and y: (examples, 1, 12), drawn once from a generator of their own,
+    so the panel leaves the lesson's random state alone.
+    """
+
+    def __init__(self, decoder, widths=(16, 16, 16, 32, 128), momentum: float = 0.9, steps: int = 100,
+                 sample_every: int = 10, max_rows: int = 64, examples: int = 8, seed: int = 4):
+        rng = np.random.default_rng(seed)
+        self.x = rng.random((examples, 68, 3), dtype=np.float32)
+        self.y = rng.random((examples, 1, 12), dtype=np.float32)
+        self.retrainer = DecoderRetrainer(decoder)
+        self.architecture = {"widths": tuple(widths), "momentum": momentum}
+        self.steps, self.sample_every, self.max_rows = steps, sample_every, max_rows
+
+    def check(self, values: dict) -> str | None:
+        """A refusal when examples x copies is more rows than a live retrain can afford, else None."""
+        rows = values["examples"] * values["copies"]
+        if rows > self.max_rows:
+            return (f"{values['examples']} examples x {values['copies']} copies = {rows} rows; "
+                    f"keep it at most {self.max_rows} for a live retrain")
+        return None
+
+    def train(self, values: dict, progress) -> DecoderRun:
+        """Retrain on the first ``examples`` examples, each repeated ``copies`` times; errors on the distinct ones."""
+        x, y = self.x[: values["examples"]], self.y[: values["examples"]]
+        copies = values["copies"]
+        return self.retrainer.train(
+            np.repeat(x, copies, axis=0), np.repeat(y, copies, axis=0), values["lr"], steps=self.steps,
+            sample_every=self.sample_every, measured_on=(x, y), record_inference=True,
+            on_sample=lambda partial: progress.report(partial.run.steps_done / self.steps, partial),
+            last_bn=values["last_bn"], output=values["output"], **self.architecture)
+
+    def draw(self, fig, result: DecoderRun, values: dict) -> None:
+        """Left: both modes' error during training; right: example 1's outputs once the run is over."""
+        left, right = fig.subplots(1, 2)
+        loss_curve(left, {"training mode (batch loss)": result.run}, title="error on the examples")
+        steps, errors = result.inference_curve
+        if len(errors):
+            left.plot(np.maximum(steps, 1), errors, ".-", label="inference mode")
+            left.legend(fontsize=7)
+        outputs = mode_predictions(result.model, self.x[:1]) if result.errors is not None else (None, None)
+        outputs_against_target(right, self.y[0], *outputs, title="example 1: outputs", ylim=(-1.1, 2.1), clip=(-1, 2))
+        right.legend(fontsize=7)
 
 
 # --- leaving the model as it was ------------------------------------------
