@@ -1,0 +1,61 @@
+"""A benchmark of real training bugs for ``cu.diagnose``: programs rebuilt from public threads
+and research benchmarks, each with its fixed twin.
+
+    python -m benchmarks.real_bugs                 # every case, a table and the summary
+    python -m benchmarks.real_bugs --framework torch
+    python -m benchmarks.real_bugs keras_one_unit_softmax_conv1d torch_linear_xor
+
+A case declares where the bug comes from (``source``), what it is and how it
+was fixed (``bug``, ``fix``, one sentence each), the catalogue codes that would
+lead a student to that fix (``expected``, written down before the detector was
+run on it) and one builder ``build(buggy: bool)`` returning
+``(model, x, y, loss, optimizer)`` for either twin. Data are scikit-learn's
+bundled sets or small synthetic ones: nothing is downloaded.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+# Stack Overflow posts in DeepLocalize's Stack Overflow benchmark (Benchmark/StackOverflow/<id> in
+# github.com/Wardat-ISU/DeepLocalize): held out for an independent check, so no case may use them.
+HELD_OUT_SO_IDS = frozenset({
+    "31556268", "31627380", "31880720", "33969059", "34311586", "34673164", "38648195", "39217567", "39525358",
+    "41372874", "44066044", "44164749", "45337371", "45442843", "47352366", "47724077", "48221692", "48251943",
+    "48385830", "48594888", "48934338", "50079585", "50306988", "50481178", "51930566", "52800582", "55328966",
+    "58609115", "59278771", "59325381",
+})
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    framework: str  # "keras" or "torch"
+    kind: str  # the kind of bug, e.g. "loss/output pairing", "unscaled inputs"
+    source: str  # URL of the thread or benchmark entry the case is rebuilt from
+    bug: str
+    fix: str
+    expected: frozenset  # catalogue codes whose fix leads to ``fix``
+    build: Callable  # build(buggy: bool) -> (model, x, y, loss, optimizer)
+    note: str = ""  # how the rebuild differs from the source, or why ``expected`` is only the closest code
+
+    def buggy(self):
+        return self.build(True)
+
+    def fixed(self):
+        return self.build(False)
+
+
+def case(name, framework, kind, source, bug, fix, expected, build, note=""):
+    """A Case, with ``expected`` given as any iterable of codes."""
+    return Case(name, framework, kind, source, bug, fix, frozenset(expected), build, note)
+
+
+def all_cases() -> list:
+    from .keras_cases import CASES as KERAS
+    from .torch_cases import CASES as TORCH
+
+    return KERAS + TORCH
+
+
+__all__ = ["Case", "case", "all_cases", "HELD_OUT_SO_IDS"]

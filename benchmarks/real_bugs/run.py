@@ -1,0 +1,136 @@
+"""Run every case through cu.diagnose, buggy and fixed twin, and print a table and the summary.
+
+    python -m benchmarks.real_bugs [NAME ...] [--framework keras|torch] [--kind TEXT]
+
+Exit code 0 always: this is a benchmark, not a test.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's C++ start-up notices off the table
+
+
+@dataclass
+class Outcome:
+    """One diagnose call on one twin."""
+
+    codes: list = field(default_factory=list)
+    error: str = ""  # first line of the exception, if diagnose raised
+    broken: str = ""  # the case's own builder raised: a bug in the benchmark, not in diagnose
+    seconds: float = 0.0
+
+
+@dataclass
+class Result:
+    case: object
+    buggy: Outcome
+    fixed: Outcome
+
+    @property
+    def verdict(self) -> str:
+        if self.buggy.broken:
+            return "broken"
+        if self.buggy.error:
+            return "crashed"
+        return "named" if set(self.buggy.codes) & self.case.expected else "missed"
+
+    @property
+    def fixed_verdict(self) -> str:
+        if self.fixed.broken:
+            return "broken"
+        if self.fixed.error:
+            return "crashed"
+        return f"false alarm ({', '.join(self.fixed.codes)})" if self.fixed.codes else "clean"
+
+
+def diagnose_twin(build) -> Outcome:
+    from course_utils.diagnosis import diagnose
+
+    try:
+        model, x, y, loss, optimizer = build()
+    except Exception as e:  # noqa: BLE001 - a builder failing is reported like a crash, with its reason
+        return Outcome(broken=f"{type(e).__name__}: {first_line(e)}")
+    start = time.perf_counter()
+    try:
+        report = diagnose(model, x, y, loss, optimizer=optimizer)
+    except Exception as e:  # noqa: BLE001
+        return Outcome(error=f"{type(e).__name__}: {first_line(e)}", seconds=time.perf_counter() - start)
+    return Outcome(codes=report.codes, seconds=time.perf_counter() - start)
+
+
+def first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else ""
+
+
+def run_case(case) -> Result:
+    return Result(case, diagnose_twin(case.buggy), diagnose_twin(case.fixed))
+
+
+def select(cases, names=(), framework=None, kind=None):
+    chosen = [c for c in cases if (not names or c.name in names)
+              and (framework is None or c.framework == framework)
+              and (kind is None or kind.lower() in c.kind.lower())]
+    unknown = set(names) - {c.name for c in cases}
+    if unknown:
+        print(f"unknown case(s): {', '.join(sorted(unknown))}", file=sys.stderr)
+    return chosen
+
+
+def row(result: Result) -> str:
+    buggy = result.buggy.broken or result.buggy.error or ", ".join(result.buggy.codes) or "-"
+    seconds = f"{result.buggy.seconds:5.1f} {result.fixed.seconds:5.1f}"
+    return (f"{result.case.name:<40} {result.case.framework:<6} {', '.join(sorted(result.case.expected)):<52} "
+            f"{buggy:<56} {result.verdict:<8} {seconds}  {result.fixed_verdict}")
+
+
+def summary(results) -> list:
+    n = len(results)
+    named = sum(r.verdict == "named" for r in results)
+    alarms = [r for r in results if r.fixed_verdict.startswith("false alarm")]
+    twins = [(r.case.name, twin, o) for r in results for twin, o in (("buggy", r.buggy), ("fixed", r.fixed))]
+    crashes = [(name, twin, o.error) for name, twin, o in twins if o.error]
+    broken = [(name, twin, o.broken) for name, twin, o in twins if o.broken]
+    seconds = [o.seconds for r in results for o in (r.buggy, r.fixed) if o.seconds]
+    lines = [f"recall: {named}/{n} buggy cases get a finding in `expected`",
+             f"false alarms: {len(alarms)}/{n} fixed twins get a finding",
+             f"crashes: {len(crashes)} diagnose calls raised"]
+    lines += [f"    {name} ({twin}): {error}" for name, twin, error in crashes]
+    if broken:
+        lines.append(f"broken cases (the builder raised; not counted as diagnose crashes): {len(broken)}")
+        lines += [f"    {name} ({twin}): {error}" for name, twin, error in broken]
+    if seconds:
+        lines.append(f"seconds per diagnose call: median {statistics.median(seconds):.2f}, max {max(seconds):.2f} "
+                     f"({len(seconds)} calls)")
+    return lines
+
+
+def main(argv=None) -> int:
+    from . import all_cases
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help="case names (default: all)")
+    parser.add_argument("--framework", choices=("keras", "torch"))
+    parser.add_argument("--kind", help="only cases whose kind contains this text")
+    parser.add_argument("--list", action="store_true", help="list the cases and their sources, run nothing")
+    args = parser.parse_args(argv)
+    cases = select(all_cases(), args.names, args.framework, args.kind)
+    if args.list:
+        for c in cases:
+            print(f"{c.name:<42} {c.framework:<6} {c.kind:<40} {c.source}")
+        return 0
+    print(f"{'case':<40} {'fw':<6} {'expected':<52} {'found on the buggy twin':<56} {'verdict':<8} "
+          f"{'s bug fixed':<12} fixed twin")
+    results = []
+    for c in cases:
+        results.append(run_case(c))
+        print(row(results[-1]), flush=True)
+    print()
+    print("\n".join(summary(results)))
+    return 0

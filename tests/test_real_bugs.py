@@ -1,0 +1,61 @@
+"""The real-bug benchmark (benchmarks/real_bugs): its cases are well formed, and a few that
+diagnose gets right today stay right (a regression guard; the full benchmark is run by
+`python -m benchmarks.real_bugs`, not by the test suite)."""
+import re
+from collections import defaultdict
+
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("keras")
+
+from benchmarks.real_bugs import HELD_OUT_SO_IDS, all_cases  # noqa: E402
+from course_utils.diagnosis import CATALOGUE, diagnose  # noqa: E402
+
+CASES = {c.name: c for c in all_cases()}
+
+# buggy twin named today, fixed twin clean today; fast, and spread over frameworks and kinds
+GUARDED = ["torch_linear_xor", "torch_mse_rank1_target", "torch_lr_far_too_high",
+           "keras_sigmoid_into_categorical", "keras_sgd_lr_far_too_high", "keras_batchnorm_batch_of_one"]
+
+
+def test_every_case_is_declared_in_full():
+    assert len(CASES) == len(all_cases()), "case names must be unique"
+    for c in CASES.values():
+        assert c.framework in ("keras", "torch"), c.name
+        assert c.source.startswith("http"), c.name
+        assert c.bug.strip() and c.fix.strip() and c.kind.strip(), c.name
+        assert c.expected, f"{c.name}: a buggy case must expect at least one finding"
+        assert c.expected <= set(CATALOGUE), f"{c.name}: not in the catalogue: {c.expected - set(CATALOGUE)}"
+
+
+def test_a_source_is_shared_only_by_different_bugs():
+    by_source = defaultdict(list)
+    for c in CASES.values():
+        by_source[c.source].append(c)
+    for source, cases in by_source.items():
+        bugs = [c.bug for c in cases]
+        assert len(set(bugs)) == len(bugs), f"{source} is used twice for the same bug"
+
+
+def test_no_case_comes_from_the_held_out_deeplocalize_stack_overflow_set():
+    for c in CASES.values():
+        ids = set(re.findall(r"\d{7,9}", c.source + " " + c.note))
+        assert not ids & HELD_OUT_SO_IDS, f"{c.name} uses a held-out post: {ids & HELD_OUT_SO_IDS}"
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_builders_return_a_model_a_batch_a_loss_and_an_optimizer(name):
+    for build in (CASES[name].buggy, CASES[name].fixed):
+        model, x, y, loss, optimizer = build()
+        assert len(x) == len(y) <= 256
+        assert model is not None and loss is not None and optimizer is not None
+
+
+@pytest.mark.parametrize("name", GUARDED)
+def test_diagnose_names_the_bug_and_passes_the_fix(name):
+    case = CASES[name]
+    buggy = diagnose(*case.buggy())  # (model, x, y, loss, optimizer)
+    assert set(buggy.codes) & case.expected, f"{name}: expected one of {sorted(case.expected)}, got {buggy.codes}"
+    fixed = diagnose(*case.fixed())
+    assert fixed.codes == [], f"{name}: the fixed twin gets {fixed.codes}"
