@@ -8,7 +8,10 @@ from torch import nn
 
 from course_utils import labs
 from course_utils.checks import dying_relu
-from course_utils.lessons.dying_relu import bump_signals, offset_variance, preactivations
+from course_utils.lessons.dying_relu import (ONE_CHANNEL, FirstStep, PanelWiring, bump_signals, coarse_loss,
+                                             dead_fraction_table, first_steps_table, offset_variance,
+                                             one_channel_unit, preactivations)
+from course_utils.runs import TrainingRun
 
 
 # --- signals ------------------------------------------------------------------
@@ -61,6 +64,85 @@ def test_preactivations_read_the_input_of_each_activation_even_in_place():
     np.testing.assert_allclose(pre["3 LeakyReLU"], [[2.0 - 5.0], [2.0 - 5.0]])
     # no hooks are left behind
     assert not net[1]._forward_pre_hooks and not net[3]._forward_pre_hooks
+
+
+# --- what the lesson prints ----------------------------------------------------
+
+def test_coarse_loss_reads_a_final_loss_in_two_bounds():
+    assert coarse_loss(0.0004) == "< 0.001"
+    assert coarse_loss(0.001) == "< 0.3" and coarse_loss(0.2999) == "< 0.3"
+    assert coarse_loss(0.3) == "0.300" and coarse_loss(0.4703) == "0.470"
+
+
+def _run_with_dead_fractions(*fractions):
+    """A run whose readings hold these {layer: dead fraction} dicts, one per sampled step."""
+    readings = [{"step": 5 * i, "dead_fraction": dict(f)} for i, f in enumerate(fractions)]
+    return TrainingRun(np.array([1.0, 0.5]), sampled_steps=[r["step"] for r in readings], readings=readings)
+
+
+def test_dead_fraction_table_is_steps_by_layers_in_the_models_order():
+    run = _run_with_dead_fractions({"enc1_act": 0.0, "dec5_act": 0.0}, {"enc1_act": 0.25, "dec5_act": 1.0})
+    layers, table = dead_fraction_table(run)
+    assert layers == ["enc1_act", "dec5_act"]
+    np.testing.assert_array_equal(table, [[0.0, 0.0], [0.25, 1.0]])
+
+
+def _one_channel_net(activation):
+    """Layers named like the lesson's one-channel stretch, so that the instruments name them alike."""
+    from collections import OrderedDict
+    return nn.Sequential(OrderedDict([("dec5_conv", nn.Linear(2, 1)), ("dec5_act", activation), ("out", nn.Linear(1, 2))]))
+
+
+def test_one_channel_unit_tells_dead_alive_leaky_and_missing_apart():
+    relu, leaky = _one_channel_net(nn.ReLU()), _one_channel_net(nn.LeakyReLU(0.01))
+    dead = _run_with_dead_fractions({"enc1_act": 0.0, "dec5_act": 1.0})
+    alive = _run_with_dead_fractions({"enc1_act": 1.0, "dec5_act": 0.0})
+    assert one_channel_unit(relu, dead) == "dead"
+    assert one_channel_unit(relu, alive) == "alive"        # a dead *wide* layer elsewhere does not count
+    assert one_channel_unit(leaky, dead) == "leaks below 0"
+    assert one_channel_unit(relu, _run_with_dead_fractions({"enc1_act": 0.0})) == "no activation"
+    assert "dec5_act" in ONE_CHANNEL
+
+
+def test_first_steps_table_marks_the_machine_figures_and_the_dead_rows():
+    rows = [FirstStep(0, 0.111, 0.145, 0.055, 0.155, float("nan")), FirstStep(5, -2.886, -0.079, 0.685, 0.144, 0.11)]
+    header, first, dead = first_steps_table(rows).splitlines()
+    assert header.startswith("step  into dec5_act")
+    assert first == "   0     ≈0.111 ..  ≈0.145                ≈0.055          +0.155                "
+    assert dead == "   5    ≈-2.886 .. ≈-0.079  (dead)        ≈0.685          +0.144           ≈0.11"
+
+
+def test_panel_wiring_refuses_long_runs_and_reports_the_one_channel_path():
+    assert PanelWiring.check(dict(steps=100, signals=16)) is None
+    assert "at most 1600 signal-steps" in PanelWiring.check(dict(steps=110, signals=16))
+    dead = _run_with_dead_fractions({"dec4_act": 0.0, "dec5_act": 1.0, "tail_act": 0.0})
+    alive = _run_with_dead_fractions({"dec4_act": 1.0, "dec5_act": 0.5, "tail_act": 0.0})
+    assert PanelWiring.describe(dead).endswith("; one-channel path: all inputs <= 0")
+    assert PanelWiring.describe(alive).endswith("; one-channel path: alive")
+
+
+
+def test_panel_wiring_trains_the_first_signals_from_the_seed_and_draws_them():
+    from matplotlib.figure import Figure
+
+    class Progress:
+        def on_sample(self, total_steps):
+            return lambda run: False
+
+    def tiny_autoencoder(activation, slope):
+        return nn.Sequential(nn.Linear(16, 4), nn.LeakyReLU(slope) if activation == "leaky" else nn.ReLU(),
+                             nn.Linear(4, 16))
+
+    wiring = PanelWiring(tiny_autoencoder, torch.from_numpy(bump_signals(4, length=16)))
+    values = dict(activation="relu", slope=0.01, lr=1e-2, signals=3, steps=30, seed=2)
+    run = wiring.train(values, Progress())
+    again = wiring.train(values, Progress())
+    assert run.steps_done == 30 and tuple(wiring.x.shape) == (3, 16)
+    np.testing.assert_array_equal(run.losses, again.losses)        # seeded: the same run twice
+    assert run.sampled_steps == list(range(0, 30, 2)) + [30] and "dead_fraction" in run.readings[-1]
+    fig = Figure()
+    wiring.draw(fig, run, values)
+    assert len(fig.axes) == 2 and fig.axes[1].get_legend() is not None
 
 
 # --- the lab check on hand-written answers -------------------------------------
