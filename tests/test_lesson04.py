@@ -71,6 +71,87 @@ def test_standardizer_uses_fitted_statistics():
     assert constant.std == 1.0 and constant(np.array([[6.0]]))[0, 0] == 1.0
 
 
+# --- what the lesson draws and measures -------------------------------------------
+
+def test_lbfgs_fit_keeps_why_scipy_stopped_and_how_well_it_fits():
+    split = tiny_data.forum_points()
+    x = tiny_data.Standardizer.fit(split.x_train)(split.x_train)
+    fitted = tiny_data.lbfgs_fit(x, split.y_train, hidden_layer_sizes=(2,), activation="logistic")
+    regressor = fitted.regressor
+    assert regressor.solver == "lbfgs" and regressor.max_iter == tiny_data.LBFGS_MAX_ITER
+    assert "PROJECTED GRADIENT" in fitted.stop and fitted.stop_reason() == "the gradient fell below tol (gtol)"
+    predictions = regressor.predict(x)
+    assert fitted.train_mse == pytest.approx(np.mean((predictions - split.y_train.ravel()) ** 2), rel=1e-12)
+    assert fitted.largest_miss == pytest.approx(np.max(np.abs(predictions - split.y_train.ravel())), rel=1e-12)
+    assert fitted.train_mse > 1e-3 and fitted.seconds > 0
+    import scipy.optimize
+    assert scipy.optimize.minimize.__name__ == "minimize"      # put back after the fit
+
+
+def test_lbfgs_stop_reason_names_the_rule_and_refuses_a_run_out_of_iterations():
+    class Regressor:
+        n_iter_, max_iter = 40, 100
+
+    def reason(stop, regressor=Regressor()):
+        return tiny_data.LbfgsFit(regressor, stop, 0.1, 0.01, 0.2).stop_reason()
+
+    assert reason("CONVERGENCE: RELATIVE REDUCTION OF F <= FACTR*EPSMCH").startswith("an iteration lowered the loss")
+    assert reason("CONVERGENCE: NORM OF PROJECTED GRADIENT <= PGTOL") == "the gradient fell below tol (gtol)"
+    with pytest.raises(AssertionError):
+        reason("ABNORMAL_TERMINATION_IN_LNSRCH")
+    out_of_iterations = Regressor()
+    out_of_iterations.n_iter_ = 100
+    with pytest.raises(AssertionError, match="iterations"):
+        reason("STOP: TOTAL NO. OF ITERATIONS REACHED LIMIT", out_of_iterations)
+
+
+def test_draw_fit_draws_both_sets_and_the_curve_over_the_inputs_band():
+    from matplotlib.figure import Figure
+
+    split = tiny_data.forum_points()
+    ax = Figure().subplots()
+    seen = []
+    tiny_data.draw_fit(ax, split, lambda g: seen.append(g) or np.zeros_like(g), "t", x_scale=lambda x: 2 * x)
+    train, held_out, curve = ax.lines
+    np.testing.assert_array_equal(train.get_xdata(), split.x_train.ravel())
+    np.testing.assert_array_equal(held_out.get_ydata(), split.y_test.ravel())
+    np.testing.assert_array_equal(seen[0], 2 * tiny_data.FORUM_GRID)     # the network sees scaled inputs...
+    np.testing.assert_array_equal(curve.get_xdata(), tiny_data.FORUM_GRID.ravel())  # ...drawn at raw x
+    assert ax.get_title() == "t" and ax.get_ylim() == (0.2, 1.15)
+    lab = tiny_data.lab_points()
+    ax = Figure().subplots()
+    grid = np.linspace(39.5, 46.5, 30, dtype=np.float32).reshape(-1, 1)
+    tiny_data.draw_fit(ax, lab, lambda g: g / 40, "", grid=grid, ylim=None)   # a lab's band, limits left to matplotlib
+    np.testing.assert_array_equal(ax.lines[2].get_ydata(), (grid / 40).ravel())
+    assert ax.get_ylim() != (0.2, 1.15)
+
+
+class _Progress:
+    """What cu.Panel hands to train: here, no redraws."""
+
+    def on_sample(self, total_steps):
+        return lambda run: False
+
+
+def test_panel_wiring_trains_on_the_first_points_and_reports_both_errors():
+    from matplotlib.figure import Figure
+
+    split = tiny_data.forum_points()
+    wiring = tiny_data.PanelWiring(split, MLPRetrainer(seed=0))
+    values = dict(width=8, depth=2, lr=1e-2, steps=100, decay=True, standardise=True, points=12)
+    run = wiring.train(values, _Progress())
+    assert run.n == 12 and run.steps_done == 100
+    np.testing.assert_allclose(run.inputs(split.x_train[:12]), tiny_data.Standardizer.fit(split.x_train[:12])(split.x_train[:12]))
+    train = cu.metrics.mse(predict(run.net, run.inputs(split.x_train[:12])), split.y_train[:12])
+    test = cu.metrics.mse(predict(run.net, run.inputs(split.x_test)), split.y_test)
+    assert wiring.describe(run) == f"train MSE {cu.sig(train, 2)}, held-out MSE {cu.sig(test, 2)} after 100 steps"
+    raw = wiring.train(dict(values, standardise=False), _Progress())
+    np.testing.assert_array_equal(raw.inputs(split.x_train), split.x_train)
+    fig = Figure()
+    wiring.draw(fig, run, values)
+    assert len(fig.axes) == 2 and fig.axes[0].get_title() == "2 x 8, 12 points"
+
+
 # --- fast retraining ----------------------------------------------------------
 
 def test_peak_schedule_decays_and_switches_off():
