@@ -249,9 +249,11 @@ CASES = [
     case("keras_sigmoid_into_categorical", K, "sigmoid into categorical cross-entropy",
          "https://stackoverflow.com/questions/49990816",
          "A 3-class classifier uses sigmoid output units with categorical cross-entropy: its rows do not sum to one.",
-         "Use a softmax output layer.", {"logits-into-probability-loss"}, _build_sigmoid_into_categorical,
-         note="No catalogue code names 'rows that do not sum to one'; logits-into-probability-loss points at the "
-              "output layer, although its own fix (from_logits=True) is not this case's fix."),
+         "Use a softmax output layer.", {"logits-into-probability-loss", "rows-not-probabilities"},
+         _build_sigmoid_into_categorical,
+         note="Written with logits-into-probability-loss, the closest code then (its fix, from_logits=True, is not "
+              "this case's); rows-not-probabilities was added to the catalogue for this mechanism and to this list "
+              "after the first run."),
     case("keras_unscaled_linear_regression", K, "unscaled inputs",
          "https://stats.stackexchange.com/questions/284189",
          "A one-unit linear regression on a feature in the hundreds and a target in the tens diverges to NaN with SGD.",
@@ -314,10 +316,10 @@ CASES = [
          "https://github.com/kota7/ilearn-gan",
          "model.trainable = False (meant for a GAN's discriminator) is set on the model that is then trained, "
          "so no weight changes.",
-         "Leave the trained model trainable; freeze only the copy inside the combined model.", {"zero-gradients"},
-         _build_frozen_model,
-         note="No catalogue code for frozen parameters yet; zero-gradients ('a layer not connected to the loss') is "
-              "the closest."),
+         "Leave the trained model trainable; freeze only the copy inside the combined model.",
+         {"zero-gradients", "frozen-parameters"}, _build_frozen_model,
+         note="Written with zero-gradients ('a layer not connected to the loss'), the closest code then; "
+              "frozen-parameters was added to the catalogue for this mechanism and to this list after the first run."),
     case("keras_missing_hidden_layer", K, "linear stack",
          "https://github.com/vincenty2022/Averaging_Neural_Networks/commit/53c5940f199c8adb44c040d0a3ac03fed724ffbc",
          "Two Dense layers without activation meet directly, so the net is one linear map.",

@@ -248,8 +248,9 @@ CASES = [
          FORUM + "freezing-the-updates-without-freezing-the-gradients/7358",
          "requires_grad=False is left on the hidden layers, so only the output layer trains.",
          "Set requires_grad=True again on the layers that must learn, and give them to the optimizer.",
-         {"zero-gradients"}, _build_frozen_hidden_layers,
-         note="No catalogue code for frozen parameters yet; zero-gradients is the closest."),
+         {"zero-gradients", "frozen-parameters"}, _build_frozen_hidden_layers,
+         note="Written with zero-gradients, the closest code then; frozen-parameters was added to the catalogue "
+              "for this mechanism and to this list after the first run."),
     case("torch_nll_with_softmax", T, "loss/output pairing", NLL_PAGE,
          "The model ends in nn.Softmax and feeds nn.NLLLoss, which expects log-probabilities.",
          "End the model in nn.LogSoftmax (or drop it and use CrossEntropyLoss).",
@@ -270,7 +271,8 @@ CASES = [
          "The model is instantiated a second time after the optimizer was made, so the optimizer steps the first "
          "instance's parameters and the trained model never changes.",
          "Create the optimizer after the model that is trained (from that model's parameters).",
-         {"update-ratio-low"}, _build_optimizer_on_previous_model,
-         note="No catalogue code for 'the optimizer does not hold the model's parameters'; update-ratio-low "
-              "(steps do not change the weights) is the closest, and only watch() emits it today."),
+         {"update-ratio-low", "optimizer-not-on-model"}, _build_optimizer_on_previous_model,
+         note="Written with update-ratio-low (steps do not change the weights), the closest code then; "
+              "optimizer-not-on-model was added to the catalogue for this mechanism and to this list after the "
+              "first run."),
 ]

@@ -31,6 +31,8 @@ The package, by concern:
     losses     what a loss expects the model to output
     adapters   one interface over a PyTorch module or a Keras model
     checks     one function per mechanism, each adding findings to a Report
+    setup_checks  the student's set-up: frozen parameters, an optimizer over other tensors, steps too small
+    linearity  where a network is silently linear (two layers with weights and nothing non-linear between)
     checklist  diagnose(): the checks in order, on a copy of the model
     monitor    watch(): instruments on the student's own training loop
 """

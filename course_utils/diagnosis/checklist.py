@@ -8,9 +8,11 @@ import numpy as np
 from ..frameworks import batch_size, framework_of, input_shapes, to_numpy
 from .adapters import KerasAdapter, TorchAdapter
 from .checks import (check_batchnorm, check_dead, check_gradients, check_init_loss, check_inputs, check_linear_stack,
-                     check_output, first_layer_input, keras_final_activation, probe_lr, probe_overfit,
-                     torch_final_activation)
-from .findings import Report, mark_consequences
+                     check_output, check_softmax_twice, check_varied_inputs, first_layer_input, keras_final_activation,
+                     probe_lr, probe_overfit, torch_final_activation)
+from .findings import Report, mark_consequences, readings_that_fit
+from .setup_checks import (check_frozen, check_optimizer_holds_model, judge_frozen_after_probe, judge_step_size,
+                           stalls)
 from .losses import LossInfo
 
 
@@ -41,6 +43,15 @@ def diagnose(model, x, y, loss, optimizer=None, steps: int = 200, lr_steps: int 
                              loss_kind)
     finally:
         tf_logger.setLevel(level)
+
+
+def _probe(rep, check, train):
+    """Run a probe that trains a copy; if training fails, the check is skipped with the reason."""
+    try:
+        return train()
+    except Exception as e:  # noqa: BLE001
+        rep.skip(check, f"training a copy on this batch failed: {type(e).__name__}: {e}")
+        return None
 
 
 def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dead_threshold, min_samples, loss_kind):
@@ -84,20 +95,34 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
 
     activation = torch_final_activation(ad, trace, out_t) if framework == "torch" else keras_final_activation(work)
     check_output(ad, rep, out, activation)
+    if activation == "softmax":
+        check_softmax_twice(ad, rep, work, trace)
     check_init_loss(ad, rep, init_loss, out)
     check_inputs(ad, rep, min_samples, first_layer_input(ad, work, trace))
     check_linear_stack(ad, rep, work, trace)
     check_batchnorm(ad, rep, work)
     check_gradients(ad, rep, work)
+    check_varied_inputs(ad, rep)
     check_dead(ad, rep, work, dead_threshold, min_samples)
-    for name, probe in (("lr-too-high", lambda: probe_lr(ad, rep, lr_steps)),
-                        ("overfit-one-batch", lambda: steps > 0 and probe_overfit(
-                            ad, rep, steps, overfit_target, dead_threshold, min_samples))):
-        try:
-            probe()
-        except Exception as e:  # noqa: BLE001
-            rep.skip(name, f"training a copy on this batch failed: {type(e).__name__}: {e}")
-    mark_consequences(rep)
+    partly_frozen = check_frozen(ad, rep, work)
+    check_optimizer_holds_model(ad, rep, work)
+    lr_probe = None
     if optimizer is None:
         rep.skip("lr-too-high", "no optimizer given")
+    elif "optimizer-not-on-model" in rep.codes:
+        rep.skip("lr-too-high", "your optimizer does not hold this model's parameters")
+    else:
+        lr_probe = _probe(rep, "lr-too-high", lambda: probe_lr(ad, rep, lr_steps))
+    probe_losses = None
+    if "frozen-parameters" in rep.codes:
+        rep.skip("overfit-one-batch", "no parameter of the model can train")
+    elif steps > 0:
+        probe_losses = _probe(rep, "overfit-one-batch",
+                              lambda: probe_overfit(ad, rep, steps, overfit_target, dead_threshold, min_samples))
+    if lr_probe is not None:
+        judge_step_size(ad, rep, *lr_probe, lr_steps, probe_losses)
+    judge_frozen_after_probe(rep, partly_frozen)
+    if not stalls(lr_probe):  # with the student's settings stuck, a reading may be why: it stays a finding
+        readings_that_fit(rep)
+    mark_consequences(rep)
     return rep

@@ -8,6 +8,7 @@ import numpy as np
 from ..fmt import percent, sig
 from ..frameworks import is_structured, keras_layers, map_inputs, to_numpy
 from ..instruments import InitLossCheck, untrained_loss
+from .setup_checks import step_size
 
 
 def _fraction(mask) -> float:
@@ -89,10 +90,24 @@ def check_output(ad, rep, out, activation):
     elif info.expects == "probabilities" and info.kind in ("cross_entropy", "binary_cross_entropy"):
         in_range = bool(np.all((out >= 0) & (out <= 1)))
         rows_ok = _probability_rows(out) if info.kind == "cross_entropy" and n_out >= 2 else in_range
-        if not rows_ok:
+        if info.kind == "cross_entropy" and n_out >= 2 and in_range and not rows_ok:
+            sums = out.sum(axis=-1)
+            rep.add("rows-not-probabilities",
+                    [f"every output is in [0, 1] but the rows sum to {sig(sums.min())}..{sig(sums.max())}, not 1 "
+                     + (f"(a {activation} per class)" if activation else "(one sigmoid per class?)"),
+                     f"{info.name} reads each row as one probability per class"])
+        elif not rows_ok:
             rep.add("logits-into-probability-loss",
                     [f"{info.name} expects probabilities, but outputs range {sig(out.min())}..{sig(out.max())}"
                      + ("" if in_range else " (outside [0, 1])")])
+    # softmax rows against several 1s per target row (multi-label targets)
+    if _probability_rows(out) and y.ndim == 2 and y.shape == out.shape and np.all((y == 0) | (y == 1)):
+        several = y.sum(axis=-1) > 1
+        if np.any(several):
+            rep.add("output-cannot-reach-target",
+                    [f"each output row sums to 1 (a softmax), but {percent(_fraction(several))} of the target rows "
+                     f"hold several 1s (up to {int(y.sum(axis=-1).max())})"],
+                    fix="For several labels per sample, use one sigmoid per label with binary cross-entropy.")
     # an output that cannot reach the targets (regression or binary targets)
     if activation in _RANGES and info.kind in ("mse", "mae", "binary_cross_entropy") and info.expects != "logits":
         low, high = _RANGES[activation]
@@ -112,7 +127,11 @@ def check_output(ad, rep, out, activation):
     # shapes that broadcast in the loss
     if info.kind in ("mse", "mae", "binary_cross_entropy"):
         compared = _broadcast_shape(ad, out.shape, y)
-        if compared is not None:
+        if compared == tuple(out.shape):
+            rep.add("target-shape-broadcast",
+                    [f"output shape {tuple(out.shape)}, target shape {tuple(y.shape)}: each target is compared with "
+                     f"all {out.size // max(y.size, 1)} outputs of its row (the loss repeats it silently)"])
+        elif compared is not None:
             rep.add("target-shape-broadcast",
                     [f"output shape {tuple(out.shape)}, target shape {tuple(y.shape)}: the loss compares every output "
                      f"with every target (shape {compared})"])
@@ -132,6 +151,8 @@ def _broadcast_shape(ad, out_shape, y):
         compared = np.broadcast_shapes(out_shape, y.shape)
     except ValueError:
         return None
+    if tuple(compared) == out_shape and y.size < int(np.prod(out_shape)):
+        return out_shape  # one target repeated across several outputs of its row
     if int(np.prod(compared)) <= max(int(np.prod(out_shape)), y.size):
         return None
     if y.size == int(np.prod(out_shape)):
@@ -144,6 +165,35 @@ def _broadcast_shape(ad, out_shape, y):
         if math.isclose(as_given, as_lined_up, rel_tol=1e-4, abs_tol=1e-6):
             return None
     return tuple(compared)
+
+
+def _final_softmax_input(ad, model, trace):
+    """What the model's last layer, a softmax of its own, receives; None when the softmax sits inside a layer."""
+    if ad.framework == "torch":
+        return trace[-1][2] if trace and type(trace[-1][1]).__name__ == "Softmax" else None
+    last = list(keras_layers(model))[-1]
+    if type(last).__name__ not in ("Softmax", "Activation"):
+        return None
+    return ad.keras.Model(model.inputs, last.input)(ad.x, training=False)
+
+
+def check_softmax_twice(ad, rep, model, trace):
+    """A softmax of probabilities: its outputs never leave a narrow band around 1/classes."""
+    try:
+        received = _final_softmax_input(ad, model, trace)
+    except Exception:  # noqa: BLE001  (a model we cannot split: nothing to say)
+        return
+    if received is None:
+        return
+    received = np.asarray(to_numpy(received), dtype=np.float64)
+    if not _probability_rows(received):
+        return
+    classes = received.shape[-1]
+    ceiling = math.e / (math.e + classes - 1)  # a softmax of values in [0, 1]: at best one 1 against zeros
+    rep.add("output-cannot-reach-target",
+            [f"the final softmax receives rows that are already probabilities (in [0, 1], summing to 1)",
+             f"so no output can exceed e/(e + {classes - 1}) = {sig(ceiling)}: a target of 1 is out of reach"],
+            fix="Apply the softmax once: remove the second one (or the activation of the layer before it).")
 
 
 def check_init_loss(ad, rep, init_loss, out):
@@ -447,10 +497,40 @@ def _dead(ad, model):
     return instruments.dead_relu_fraction(model, ad.x)
 
 
+def distinct_inputs(ad) -> int | None:
+    """How many different input rows the batch holds (None for several inputs at once)."""
+    if is_structured(ad.x):
+        return None
+    rows = np.asarray(to_numpy(ad.x)).reshape(ad.n, -1)
+    return len(np.unique(rows, axis=0))
+
+
+def distinct_targets(ad) -> int:
+    return len(np.unique(np.asarray(to_numpy(ad.y)).reshape(ad.n, -1), axis=0))
+
+
+def check_varied_inputs(ad, rep):
+    """Identical inputs with different targets: no function of the input can tell the samples apart."""
+    distinct = distinct_inputs(ad)
+    if distinct is None or ad.n < 2:
+        return
+    targets = distinct_targets(ad)
+    if distinct == 1 and targets > 1:
+        rep.add("constant-inputs", [f"all {ad.n} input rows are identical, and the targets take {targets} different "
+                                    "values: the model sees nothing that tells the samples apart"])
+    else:
+        rep.passed.append("constant-inputs")
+
+
 def check_dead(ad, rep, model, threshold, min_samples, label="at initialisation"):
     n = ad.n
     if n < min_samples:
         rep.skip("dead-relu", f"batch of {n}: a unit is 'dead' only if it is off for many samples (need >= {min_samples})")
+        return None
+    distinct = distinct_inputs(ad)
+    if distinct is not None and distinct < min_samples:
+        rep.skip("dead-relu", f"the batch holds {distinct} different input(s): a unit is 'dead' only if it is off "
+                              f"for many different samples (need >= {min_samples})")
         return None
     try:
         dead = _dead(ad, model)
@@ -467,11 +547,12 @@ def check_dead(ad, rep, model, threshold, min_samples, label="at initialisation"
 
 
 def probe_lr(ad, rep, steps):
-    """A few steps at the student's learning rate, and at a tenth of it, on copies."""
-    if ad.optimizer is None:
-        return None
+    """A few steps at the student's learning rate, and at a tenth of it, on copies.
+
+    Returns (run, median per-step update/weight ratio) at the student's rate when it did not diverge, else None.
+    """
     model = ad.copy()
-    run = ad.train(model, ad.optimizer_for(model), steps)
+    run, ratio = step_size(ad, model, ad.optimizer_for(model), steps)
     first = float(run.losses[0])
     tail = np.asarray(run.losses[-max(steps // 4, 1):], dtype=np.float64)
     diverged = run.diverged or not np.all(np.isfinite(tail)) or float(np.median(tail)) > 1.5 * first
@@ -483,9 +564,9 @@ def probe_lr(ad, rep, steps):
                                 + ("not finite or exploding" if run.diverged or not np.all(np.isfinite(tail))
                                    else f"about {sig(float(np.median(tail)))}"),
                                 f"at a tenth of the learning rate: loss {sig(first)} -> {sig(calm_final)}"])
-        return True
+        return None
     rep.passed.append("lr-too-high")
-    return False
+    return run, ratio
 
 
 def _rate(lr) -> str:
@@ -508,6 +589,18 @@ def _probe_rounds(ad, model, optimizer, steps, target, rounds):
         if best <= target * first or best < 1e-4 or losses[-1] > 0.95 * float(np.min(losses[:-q])):
             break  # memorised, or flat
     return losses, False
+
+
+def parameter_count(ad, model) -> int:
+    """Every weight of the model, frozen or not: its capacity were it all trained."""
+    if ad.framework == "torch":
+        return sum(p.numel() for p in model.parameters())
+    return sum(int(np.prod(w.shape)) for w in model.trainable_weights + model.non_trainable_weights)
+
+
+def target_values(ad) -> int:
+    """How many numbers the model must get right: one class per sample for cross-entropy, else every target value."""
+    return ad.n if ad.info.kind == "cross_entropy" else int(np.asarray(to_numpy(ad.y)).size)
 
 
 def probe_overfit(ad, rep, steps, target, dead_threshold, min_samples, rounds=3):
@@ -547,11 +640,18 @@ def probe_overfit(ad, rep, steps, target, dead_threshold, min_samples, rounds=3)
                                       f"still falling: {percent(1 - final / earlier)} lower than {q} steps earlier"]
                     + calmer, severity="warning")
         else:
-            rep.add("cannot-overfit", [f"{len(losses)} steps of {adam} on one batch of {ad.n}: loss "
-                                       f"{sig(first)} -> {sig(final)} (goal: below {sig(target * first)})",
-                                       f"flat: the last {q} steps lowered it by less than 5%"] + calmer)
+            evidence = [f"{len(losses)} steps of {adam} on one batch of {ad.n}: loss {sig(first)} -> {sig(final)} "
+                        f"(goal: below {sig(target * first)})", f"flat: the last {q} steps lowered it by less than 5%"]
+            parameters, values = parameter_count(ad, model), target_values(ad)
+            if parameters < values:
+                # too few parameters to interpolate: the loss stops at the best fit this model has, not at a bug
+                rep.notes.append(f"{evidence[0]}, {evidence[1]}; with {parameters} parameters for {values} "
+                                 "target values the model cannot memorise the batch, so this floor is its best fit, "
+                                 "not a sign of a bug")
+            else:
+                rep.add("cannot-overfit", evidence + calmer)
     # units that died while the probe trained (the lesson 03 mechanism): often not the ones dead at the start
-    if ad.n >= min_samples:
+    if ad.n >= min_samples and (distinct_inputs(ad) or ad.n) >= min_samples:
         try:
             dead = _dead(ad, model)
         except Exception:  # noqa: BLE001

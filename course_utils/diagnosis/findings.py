@@ -86,6 +86,22 @@ CATALOGUE = {
     "update-ratio-high": (
         "each step changes the weights by a large fraction of their size",
         "Lower the learning rate: healthy steps change weights by about 1e-3 of their norm.", ("00",)),
+    "frozen-parameters": (
+        "parameters are frozen, so part of the model never changes",
+        "Unfreeze the layers you mean to train (requires_grad=True in PyTorch, layer.trainable = True in Keras, "
+        "then compile again), and build the optimizer over the model's parameters after that.", ()),
+    "optimizer-not-on-model": (
+        "the optimizer does not hold the model's parameters",
+        "Build the optimizer from the parameters of the model you train, after the model (and again whenever "
+        "you rebuild the model).", ()),
+    "constant-inputs": (
+        "every sample in the batch has the same input",
+        "Check the preprocessing: the inputs must differ between samples (a reshape or a normalisation over the "
+        "wrong axis, or one row copied into all).", ()),
+    "rows-not-probabilities": (
+        "outputs in [0, 1] whose rows do not sum to 1, fed to a loss that expects one probability per class",
+        "Use a softmax output for one class per sample, or sigmoid outputs with binary cross-entropy for several "
+        "labels per sample; from_logits=True is not the fix.", ()),
     "update-ratio-low": (
         "steps barely change the weights",
         "Raise the learning rate, or look for zero gradients: healthy steps change weights by about 1e-3 of "
@@ -155,8 +171,9 @@ class Report:
                 return f
         raise KeyError(f"no finding {code!r}; found {self.codes}")
 
-    def add(self, code, evidence, severity="error", **data):
-        self.findings.append(Finding(code, evidence, severity=severity, data=data))
+    def add(self, code, evidence, severity="error", fix="", **data):
+        """A finding; ``fix`` replaces the catalogue's fix where this mechanism needs another one."""
+        self.findings.append(Finding(code, evidence, fix=fix, severity=severity, data=data))
 
     def skip(self, check, reason):
         self.skipped.append((check, str(reason)))
@@ -215,7 +232,29 @@ CONSEQUENCES = {
     "zero-gradients": ("loss-not-decreasing", "update-ratio-low", "cannot-overfit"),
     "gradients-accumulate": ("lr-too-high", "update-ratio-high", "loss-not-decreasing", "non-finite-loss"),
     "target-shape-broadcast": ("cannot-overfit",),
+    "frozen-parameters": ("cannot-overfit", "too-few-steps", "zero-gradients", "update-ratio-low",
+                          "loss-not-decreasing", "vanishing-gradients"),
+    "optimizer-not-on-model": ("update-ratio-low", "loss-not-decreasing"),
+    "constant-inputs": ("dead-relu", "unscaled-inputs", "cannot-overfit", "zero-gradients", "init-loss-off",
+                        "degenerate-batchnorm", "too-few-steps", "vanishing-gradients"),
+    "rows-not-probabilities": ("cannot-overfit", "init-loss-off", "too-few-steps"),
 }
+
+
+# unusual readings of a model that still memorised its batch: worth a note, not a finding
+READINGS = ("dead-relu", "init-loss-off", "vanishing-gradients", "exploding-gradients")
+
+
+def readings_that_fit(rep):
+    """Where the overfit probe memorised the batch, a reading that did not stop it becomes a note.
+
+    Call it only when the student's own settings moved the loss: if they did not, the reading may be why.
+    """
+    if "overfit-one-batch" not in rep.passed:
+        return
+    for f in [f for f in rep.findings if f.code in READINGS]:
+        rep.findings.remove(f)
+        rep.notes.append(f"{f.code}: {'; '.join(f.evidence)} (the model memorised the batch anyway)")
 
 
 def mark_consequences(rep):

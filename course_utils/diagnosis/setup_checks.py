@@ -1,0 +1,122 @@
+"""Checks of the student's training set-up rather than the model: frozen parameters, an optimizer
+over other tensors, a learning rate too small to move anything."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..fmt import percent, sig
+from ..frameworks import keras_layers
+
+# per optimizer step, ||w_after - w_before|| / ||w_before||: healthy training moves weights by about 1e-3
+LOW_UPDATE_RATIO = 1e-5
+STILL_LOSS = 0.01  # the loss moved by less than this fraction of itself over the learning-rate probe
+
+
+def frozen_layers(ad, model) -> tuple:
+    """(layers whose weights are all frozen, layers with weights): requires_grad=False, or trainable=False."""
+    if ad.framework == "torch":
+        layers = {}
+        for name, parameter in model.named_parameters():
+            layers.setdefault(name.rpartition(".")[0] or name, []).append(parameter.requires_grad)
+        return [name for name, trains in layers.items() if not any(trains)], list(layers)
+    with_weights = [layer for layer in keras_layers(model) if layer.weights]
+    # a Normalization layer's weights never train, by design: only a layer switched off counts
+    return [layer.name for layer in with_weights if not layer.trainable], [layer.name for layer in with_weights]
+
+
+def check_frozen(ad, rep, model):
+    """A finding now when nothing can train; when part of the model is frozen, its evidence, to judge after the probe."""
+    frozen, layers = frozen_layers(ad, model)
+    if not frozen:
+        rep.passed.append("frozen-parameters")
+        return None
+    switch = "requires_grad=False" if ad.framework == "torch" else "trainable=False"
+    evidence = (f"{len(frozen)} of {len(layers)} layers with weights are frozen ({switch}): {', '.join(frozen[:6])}"
+                + (" ..." if len(frozen) > 6 else ""))
+    if len(frozen) == len(layers):
+        rep.add("frozen-parameters", [evidence, "no weight can change, whatever the optimizer does"])
+        return None
+    return evidence  # fine-tuning freezes layers on purpose: judged by whether the rest can fit
+
+
+def judge_frozen_after_probe(rep, evidence):
+    """Part of the model frozen: a finding if the rest could not memorise the batch, else a note."""
+    if evidence is None:
+        return
+    if "cannot-overfit" in rep.codes or "too-few-steps" in rep.codes:
+        rep.add("frozen-parameters", [evidence, "the layers left to train could not memorise this batch"])
+    else:
+        rep.notes.append(f"{evidence}; the rest memorised the batch, so this is fine if you froze them on purpose")
+
+
+def check_optimizer_holds_model(ad, rep, model):
+    """PyTorch: the optimizer must hold the parameters of the model that is trained (not of an earlier one)."""
+    if ad.framework != "torch" or ad.optimizer is None:
+        return
+    held = {id(p) for group in ad.optimizer.param_groups for p in group["params"]}
+    trainable = [(name, p) for name, p in ad.original.named_parameters() if p.requires_grad]
+    left_out = [name for name, p in trainable if id(p) not in held]
+    if not trainable or not left_out:
+        rep.passed.append("optimizer-not-on-model")
+        return
+    if len(left_out) == len(trainable):
+        rep.add("optimizer-not-on-model",
+                [f"the optimizer holds {len(held)} tensors, none of them among the model's {len(trainable)} trainable "
+                 "parameters: optimizer.step() changes other tensors (a model built before this one?)"])
+    else:
+        rep.add("optimizer-not-on-model",
+                [f"the optimizer leaves out {len(left_out)} of the model's {len(trainable)} trainable parameters: "
+                 f"{', '.join(left_out[:6])}" + (" ..." if len(left_out) > 6 else "")])
+
+
+def step_size(ad, model, optimizer, steps):
+    """Train ``model`` ``steps`` steps; (run, median per-step update/weight ratio over the layers)."""
+    from .. import instruments
+
+    before = instruments.snapshot_weights(model)
+    run = ad.train(model, optimizer, steps)
+    ratios = [r for r in instruments.update_ratios(before, model).values() if np.isfinite(r)]
+    return run, (float(np.median(ratios)) / max(steps, 1) if ratios else float("nan"))
+
+
+def judge_step_size(ad, rep, lr_run, ratio, steps, probe_losses=None):
+    """The student's settings move nothing within the probe: name the learning rate, not the model.
+
+    Only this end is judged from the step size. A large step, or a loss that falls slowly, is not a
+    bug on its own: small healthy models move their weights by large fractions early on, and plain
+    SGD lowers the loss more slowly than the probe's Adam (measured on the real-bug benchmark).
+    """
+    if lr_run is None or not np.isfinite(ratio):
+        return
+    moved = loss_moved(lr_run)
+    if ratio >= LOW_UPDATE_RATIO or moved >= STILL_LOSS:
+        return
+    first, last = float(lr_run.losses[0]), float(lr_run.losses[-1])
+    lr = ad.lr()
+    evidence = [f"{steps} steps at {f'lr {lr:.3g}' if lr else 'your settings'}: each step changed the weights by about "
+                f"{sig(ratio)} of their norm (healthy: about 1e-3), and the loss moved {percent(moved)} "
+                f"({sig(first)} -> {sig(last)})"]
+    probe_moved = _probe_progress(probe_losses, steps)
+    if probe_moved is not None and probe_moved > STILL_LOSS:
+        evidence.append(f"the probe's own Adam lowered the loss {percent(probe_moved)} in as many steps on a copy: "
+                        "the model can learn; your steps are too small to show it")
+    rep.add("update-ratio-low", evidence)
+
+
+def loss_moved(run) -> float:
+    """How far a run moved its loss, as a fraction of where it started."""
+    first, last = float(run.losses[0]), float(run.losses[-1])
+    return abs(first - last) / max(abs(first), 1e-12)
+
+
+def stalls(lr_probe) -> bool:
+    """The student's own settings left the loss where it was (False when they were not probed)."""
+    return lr_probe is not None and loss_moved(lr_probe[0]) < STILL_LOSS
+
+
+def _probe_progress(probe_losses, steps):
+    """How much the overfit probe lowered the loss in its first ``steps`` steps (a fraction), or None."""
+    if probe_losses is None or len(probe_losses) <= steps:
+        return None
+    first, later = float(probe_losses[0]), float(probe_losses[steps])
+    return (first - later) / max(abs(first), 1e-12) if np.isfinite(later) else None
