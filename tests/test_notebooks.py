@@ -49,6 +49,17 @@ def test_notebook_is_committed_executed_and_clean(path):
                 assert CHECKED.search(cell.source), "a figure marked as machine-dependent needs its claim checked in the same cell (cu.claim or assert)"
 
 
+LONGEST_CELL = 30  # lines; a longer cell must be the bug itself, tagged "the-bug"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids(NOTEBOOKS))
+def test_code_cells_are_short_so_the_notebook_reads_as_prose(path):
+    """Plumbing lives in course_utils/lessons/; the notebook keeps what a student must read."""
+    long_cells = [(index, len(cell.source.splitlines())) for index, cell in enumerate(code_cells(read(path)))
+                  if len(cell.source.splitlines()) > LONGEST_CELL and "the-bug" not in cell.metadata.get("tags", [])]
+    assert not long_cells, f"code cells (index, lines) over {LONGEST_CELL} lines: {long_cells}"
+
+
 @pytest.mark.parametrize("lab", LABS, ids=ids(LABS))
 def test_lab_and_solution_differ_only_in_exercise_cells(lab):
     solution = ROOT / "solutions" / lab.name
