@@ -541,3 +541,34 @@ def test_a_reading_that_did_not_stop_fitting_is_a_note_unless_the_students_run_s
     assert "dead-relu" not in report.codes and any(n.startswith("dead-relu:") for n in report.notes)
     stalled = fits(model, x, y, nn.BCEWithLogitsLoss(), torch.optim.SGD(model.parameters(), lr=1e-6))
     assert "dead-relu" in stalled.codes
+
+
+def test_inputs_a_few_features_far_from_zero_are_named():
+    """Iris-like: features up to about 8, two of four more than 5 standard deviations from zero."""
+    rng = np.random.default_rng(0)
+    x = torch.tensor(rng.normal([5.8, 3.0, 3.8, 1.2], [0.8, 0.4, 1.8, 0.8], size=(60, 4)), dtype=torch.float32)
+    y = torch.tensor(rng.integers(0, 3, 60))
+    report = diagnose(mlp(4, 16, 3), x, y, CE, steps=0)
+    assert "2 of 4 features sit more than 5 standard deviations from zero" in str(report)
+    assert "unscaled-inputs" not in diagnose(mlp(4, 16, 3), (x - x.mean(0)) / x.std(0), y, CE, steps=0).codes
+
+
+@pytest.mark.parametrize("framework", ["torch", "keras"])
+def test_the_overfit_probe_switches_dropout_off(framework):
+    """The overfit test memorises with regularisation off: Dropout(0.5) must not turn into cannot-overfit."""
+    x, y = data(48, 8, 4)
+    if framework == "torch":
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(8, 64), nn.ReLU(), nn.Dropout(0.5), nn.Linear(64, 4))
+        report = diagnose(model, x, y, CE, steps=150)
+        assert model[2].p == 0.5  # the student's model is untouched
+    else:
+        keras = pytest.importorskip("keras")
+        cu.setup(frameworks=("torch", "tensorflow"))
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(64, activation="relu"),
+                                  keras.layers.Dropout(0.5), keras.layers.Dense(4)])
+        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        report = diagnose(model, x.numpy(), y.numpy(), loss, steps=150)
+        assert model.layers[1].rate == 0.5
+    assert "overfit-one-batch" in report.passed, str(report)

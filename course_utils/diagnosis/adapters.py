@@ -51,6 +51,13 @@ class TorchAdapter:
     def has_batchnorm(self, model):
         return any(isinstance(m, self.nn.modules.batchnorm._BatchNorm) for m in model.modules())
 
+    def switch_off_dropout(self, model) -> int:
+        """Set every dropout layer of ``model`` (a copy) to drop nothing; how many there were."""
+        layers = [m for m in model.modules() if isinstance(m, self.nn.modules.dropout._DropoutNd)]
+        for layer in layers:
+            layer.p = 0.0
+        return len(layers)
+
     def output(self, model, training):
         with self.torch.no_grad():
             was = model.training
@@ -154,6 +161,13 @@ class KerasAdapter:
 
     def has_batchnorm(self, model):
         return any(type(l).__name__ == "BatchNormalization" for l in keras_layers(model))
+
+    def switch_off_dropout(self, model) -> int:
+        """Set every dropout layer of ``model`` (a copy, not yet traced) to drop nothing; how many there were."""
+        layers = [l for l in keras_layers(model) if "Dropout" in type(l).__name__ and hasattr(l, "rate")]
+        for layer in layers:
+            layer.rate = 0.0
+        return len(layers)
 
     def output(self, model, training):
         return model(self.x, training=training)

@@ -309,11 +309,17 @@ def check_inputs(ad, rep, min_samples, seen=None):
                         "(healthy: about 1)")
     varying = std > 0
     if varying.any():
-        offset = np.median(np.abs(mean[varying]) / std[varying])
+        offsets = np.abs(mean[varying]) / std[varying]
+        offset = np.median(offsets)
         if offset > 5:
             evidence.append(f"a typical feature sits at {sig(offset)} standard deviations from zero "
                             f"(overall mean {sig(v.mean())}, typical std {sig(np.median(std[varying]))}): "
                             "every sample looks alike")
+        elif offsets.max() > 5:  # iris-like: a few features far from zero, on a moderate scale
+            j = np.flatnonzero(varying)[int(np.argmax(offsets))]
+            far = int(np.sum(offsets > 5))
+            evidence.append(f"{far} of {int(varying.sum())} features sit more than 5 standard deviations from zero; "
+                            f"feature {j}: mean {sig(mean[j])}, std {sig(std[j])}")
     if 0 < rms.max() < 1e-2:
         evidence.append(f"every input value is tiny (largest feature scale {sig(rms.max())})")
     if evidence:
@@ -616,6 +622,7 @@ def probe_overfit(ad, rep, steps, target, dead_threshold, min_samples, rounds=3)
     blown = []  # (lr, loss it reached, steps) of the rates that diverged
     for lr in PROBE_RATES:
         model = ad.copy()
+        dropouts = ad.switch_off_dropout(model)  # the overfit test's rule: memorise with regularisation off
         losses, diverged = _probe_rounds(ad, model, ad.probe_optimizer(model, lr), steps, target, rounds)
         if not diverged:
             break
@@ -632,6 +639,7 @@ def probe_overfit(ad, rep, steps, target, dead_threshold, min_samples, rounds=3)
         best = float(losses.min())
         calmer = ([f"(the probe's Adam diverged at lr {', '.join(_rate(r) for r, _, _ in blown)} on this model, "
                    f"so it used lr {_rate(lr)})"] if blown else [])
+        calmer += [f"(with the model's {dropouts} dropout layer(s) switched off)"] if dropouts else []
         if best <= target * first or best < 1e-4:
             rep.passed.append("overfit-one-batch")
         elif final < 0.95 * earlier:
