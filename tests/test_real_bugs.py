@@ -9,10 +9,11 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("keras")
 
-from benchmarks.real_bugs import HELD_OUT_SO_IDS, all_cases  # noqa: E402
+from benchmarks.real_bugs import HELD_OUT_SO_IDS, all_cases, held_out_cases  # noqa: E402
 from course_utils.diagnosis import CATALOGUE, diagnose  # noqa: E402
 
 CASES = {c.name: c for c in all_cases()}
+HELD_OUT = {c.name: c for c in held_out_cases()}
 
 # buggy twin named today, fixed twin clean today; fast, and spread over frameworks and kinds
 GUARDED = ["torch_linear_xor", "torch_mse_rank1_target", "torch_lr_far_too_high",
@@ -62,3 +63,21 @@ def test_diagnose_names_the_bug_and_passes_the_fix(name):
     assert set(buggy.codes) & case.expected, f"{name}: expected one of {sorted(case.expected)}, got {buggy.codes}"
     fixed = diagnose(*case.fixed())
     assert fixed.codes == [], f"{name}: the fixed twin gets {fixed.codes}"
+
+
+def test_every_held_out_case_is_declared_in_full_from_a_held_out_post_and_its_builders_run():
+    """The held-out set is a measurement (`python -m benchmarks.real_bugs --held-out`), not a regression guard:
+    no diagnose verdict is asserted here, only that each case is well formed."""
+    assert len(HELD_OUT) == len(held_out_cases()), "case names must be unique"
+    assert not set(HELD_OUT) & set(CASES), "a held-out case must not be in the tuned set"
+    for c in HELD_OUT.values():
+        post = re.fullmatch(r"https://stackoverflow\.com/questions/(\d+)", c.source)
+        assert post and post.group(1) in HELD_OUT_SO_IDS, f"{c.name}: not a held-out post: {c.source}"
+        assert c.name.startswith(f"so_{post.group(1)}_") and c.framework == "keras", c.name
+        assert c.bug.strip() and c.fix.strip() and c.kind.strip(), c.name
+        assert c.expected <= set(CATALOGUE), f"{c.name}: not in the catalogue: {c.expected - set(CATALOGUE)}"
+        assert c.expected or "Outside what diagnose can see" in c.note, f"{c.name}: no code and no reason"
+        for build in (c.buggy, c.fixed):
+            model, x, y, loss, optimizer = build()
+            assert len(x) == len(y) <= 256
+            assert model is not None and loss is not None and optimizer is not None

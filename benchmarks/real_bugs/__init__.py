@@ -4,6 +4,7 @@ and research benchmarks, each with its fixed twin.
     python -m benchmarks.real_bugs                 # every case, a table and the summary
     python -m benchmarks.real_bugs --framework torch
     python -m benchmarks.real_bugs keras_one_unit_softmax_conv1d torch_linear_xor
+    python -m benchmarks.real_bugs --held-out      # only the held-out set (DeepLocalize's Stack Overflow posts)
 
 A case declares where the bug comes from (``source``), what it is and how it
 was fixed (``bug``, ``fix``, one sentence each), the catalogue codes that would
@@ -58,4 +59,14 @@ def all_cases() -> list:
     return KERAS + TORCH
 
 
-__all__ = ["Case", "case", "all_cases", "HELD_OUT_SO_IDS"]
+# Imported here, under another name, so that the function below (defined after it) keeps the
+# name ``held_out_cases`` in this package; importing the module later would otherwise replace it.
+from . import held_out_cases as _held_out_module  # noqa: E402
+
+
+def held_out_cases() -> list:
+    """DeepLocalize's Stack Overflow programs (``HELD_OUT_SO_IDS``): a measurement the detectors were not tuned on."""
+    return list(_held_out_module.CASES)
+
+
+__all__ = ["Case", "case", "all_cases", "held_out_cases", "HELD_OUT_SO_IDS"]

@@ -1,6 +1,8 @@
 """Run every case through cu.diagnose, buggy and fixed twin, and print a table and the summary.
 
-    python -m benchmarks.real_bugs [NAME ...] [--framework keras|torch] [--kind TEXT]
+    python -m benchmarks.real_bugs [NAME ...] [--framework keras|torch] [--kind TEXT] [--held-out]
+
+The default run is the tuned set only; --held-out runs only the held-out set.
 
 Exit code 0 always: this is a benchmark, not a test.
 """
@@ -112,15 +114,17 @@ def summary(results) -> list:
 
 
 def main(argv=None) -> int:
-    from . import all_cases
+    from . import all_cases, held_out_cases
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", help="case names (default: all)")
     parser.add_argument("--framework", choices=("keras", "torch"))
     parser.add_argument("--kind", help="only cases whose kind contains this text")
     parser.add_argument("--list", action="store_true", help="list the cases and their sources, run nothing")
+    parser.add_argument("--held-out", action="store_true",
+                        help="run only the held-out set (DeepLocalize's Stack Overflow posts), not the tuned set")
     args = parser.parse_args(argv)
-    cases = select(all_cases(), args.names, args.framework, args.kind)
+    cases = select(held_out_cases() if args.held_out else all_cases(), args.names, args.framework, args.kind)
     if args.list:
         for c in cases:
             print(f"{c.name:<42} {c.framework:<6} {c.kind:<40} {c.source}")
