@@ -312,7 +312,8 @@ def test_check_never_raises_on_broken_answers():
 def test_check_reports_a_layer_it_cannot_classify():
     def with_lstm():
         return keras.Sequential([keras.Input((32, 3)),
-                                 layers.Conv1D(16, 5, padding="same"), layers.LSTM(8, return_sequences=True),
+                                 layers.Conv1D(16, 5, padding="same"),
+                                 layers.LSTM(8, return_sequences=True, name="lstm"),  # Keras would number it per process
                                  layers.Conv1D(32, 5, padding="same", activation="relu"),
                                  layers.GlobalAveragePooling1D(), layers.Dense(1, activation="sigmoid")])
 
