@@ -64,10 +64,18 @@ def is_structured(x) -> bool:
     return isinstance(x, (list, tuple)) and len(x) > 0 and all(hasattr(v, "shape") or isinstance(v, dict) for v in x)
 
 
+def input_arrays(x) -> list:
+    """The arrays of ``x``, in order: ``[x]`` for one array, each input's for several."""
+    if isinstance(x, dict):
+        return [array for value in x.values() for array in input_arrays(value)]
+    if is_structured(x):
+        return [array for value in x for array in input_arrays(value)]
+    return [x]
+
+
 def batch_size(x) -> int:
     """How many samples ``x`` holds; with several inputs, each must hold the same number."""
-    sizes = []
-    map_inputs(lambda array: sizes.append(len(array)), x)
+    sizes = [len(array) for array in input_arrays(x)]
     if not sizes:
         raise ValueError("the inputs are empty: no array in them")
     if len(set(sizes)) > 1:

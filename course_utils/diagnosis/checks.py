@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 from ..fmt import percent, sig
-from ..frameworks import is_structured, keras_layers, map_inputs, to_numpy
+from ..frameworks import input_arrays, is_structured, keras_layers, to_numpy
 from ..instruments import InitLossCheck, untrained_loss
 from .setup_checks import step_size
 
@@ -191,7 +191,7 @@ def check_softmax_twice(ad, rep, model, trace):
     classes = received.shape[-1]
     ceiling = math.e / (math.e + classes - 1)  # a softmax of values in [0, 1]: at best one 1 against zeros
     rep.add("output-cannot-reach-target",
-            [f"the final softmax receives rows that are already probabilities (in [0, 1], summing to 1)",
+            ["the final softmax receives rows that are already probabilities (in [0, 1], summing to 1)",
              f"so no output can exceed e/(e + {classes - 1}) = {sig(ceiling)}: a target of 1 is out of reach"],
             fix="Apply the softmax once: remove the second one (or the activation of the layer before it).")
 
@@ -248,8 +248,7 @@ def first_layer_input(ad, model, trace=()):
     if seen is None:
         return None
     seen = np.asarray(to_numpy(seen), dtype=np.float64)
-    inputs = []
-    map_inputs(lambda array: inputs.append(np.asarray(to_numpy(array), dtype=np.float64)), ad.x)
+    inputs = [np.asarray(to_numpy(array), dtype=np.float64) for array in input_arrays(ad.x)]
     same = any(seen.size == x.size and np.array_equal(seen.reshape(-1), x.reshape(-1)) for x in inputs)
     return None if same else seen
 
@@ -503,10 +502,10 @@ def _dead(ad, model):
     return instruments.dead_relu_fraction(model, ad.x)
 
 
-def distinct_inputs(ad) -> int | None:
-    """How many different input rows the batch holds (None for several inputs at once)."""
+def distinct_inputs(ad) -> int:
+    """How many different input rows the batch holds (every sample counted for several inputs at once)."""
     if is_structured(ad.x):
-        return None
+        return ad.n
     rows = np.asarray(to_numpy(ad.x)).reshape(ad.n, -1)
     return len(np.unique(rows, axis=0))
 
@@ -517,10 +516,9 @@ def distinct_targets(ad) -> int:
 
 def check_varied_inputs(ad, rep):
     """Identical inputs with different targets: no function of the input can tell the samples apart."""
-    distinct = distinct_inputs(ad)
-    if distinct is None or ad.n < 2:
+    if is_structured(ad.x) or ad.n < 2:
         return
-    targets = distinct_targets(ad)
+    distinct, targets = distinct_inputs(ad), distinct_targets(ad)
     if distinct == 1 and targets > 1:
         rep.add("constant-inputs", [f"all {ad.n} input rows are identical, and the targets take {targets} different "
                                     "values: the model sees nothing that tells the samples apart"])
@@ -534,7 +532,7 @@ def check_dead(ad, rep, model, threshold, min_samples, label="at initialisation"
         rep.skip("dead-relu", f"batch of {n}: a unit is 'dead' only if it is off for many samples (need >= {min_samples})")
         return None
     distinct = distinct_inputs(ad)
-    if distinct is not None and distinct < min_samples:
+    if distinct < min_samples:
         rep.skip("dead-relu", f"the batch holds {distinct} different input(s): a unit is 'dead' only if it is off "
                               f"for many different samples (need >= {min_samples})")
         return None
@@ -601,7 +599,7 @@ def parameter_count(ad, model) -> int:
     """Every weight of the model, frozen or not: its capacity were it all trained."""
     if ad.framework == "torch":
         return sum(p.numel() for p in model.parameters())
-    return sum(int(np.prod(w.shape)) for w in model.trainable_weights + model.non_trainable_weights)
+    return sum(int(np.prod(w.shape)) for w in model.weights)
 
 
 def target_values(ad) -> int:
@@ -659,7 +657,7 @@ def probe_overfit(ad, rep, steps, target, dead_threshold, min_samples, rounds=3)
             else:
                 rep.add("cannot-overfit", evidence + calmer)
     # units that died while the probe trained (the lesson 03 mechanism): often not the ones dead at the start
-    if ad.n >= min_samples and (distinct_inputs(ad) or ad.n) >= min_samples:
+    if distinct_inputs(ad) >= min_samples:
         try:
             dead = _dead(ad, model)
         except Exception:  # noqa: BLE001
