@@ -310,7 +310,7 @@ def test_watch_divergence_nan_flat_loss_and_zero_grads():
             opt.step()
             w.step(loss)
     codes = w.report().codes
-    assert "zero-gradients" in codes and "loss-not-decreasing" in codes and "update-ratio-low" in codes
+    assert "zero-gradients" in codes and "loss-not-decreasing" in codes and "weights-unchanged" in codes
 
 
 def test_watch_units_dying():
@@ -572,3 +572,108 @@ def test_the_overfit_probe_switches_dropout_off(framework):
         report = diagnose(model, x.numpy(), y.numpy(), loss, steps=150)
         assert model.layers[1].rate == 0.5
     assert "overfit-one-batch" in report.passed, str(report)
+
+
+# --- the loss and the output disagree; the weights never move (lessons 07 and 08) ----------------
+
+def keras_mlp(d, h, k, *tail, activation=None):
+    keras = pytest.importorskip("keras")
+    cu.setup(frameworks=("torch", "tensorflow"))
+    keras.utils.set_random_seed(0)
+    return keras.Sequential([keras.Input((d,)), keras.layers.Dense(h, activation="relu"),
+                             keras.layers.Dense(k, activation=activation), *tail])
+
+
+def test_a_softmax_over_the_batch_axis_is_named_in_both_frameworks():
+    x, y = data(48, 6, 3)
+    for tail in (nn.Softmax(dim=0), nn.LogSoftmax(dim=0)):
+        loss = CE if isinstance(tail, nn.Softmax) else nn.NLLLoss()
+        report = diagnose(mlp(6, 16, 3, tail), x, y, loss, steps=0)
+        assert "softmax-over-batch" in report.codes, str(report)
+        assert "each of the 3 output columns sums to 1 over the 48 samples" in str(report)
+    assert "softmax-over-batch" not in diagnose(mlp(6, 16, 3, nn.LogSoftmax(dim=1)), x, y, nn.NLLLoss(),
+                                                steps=0).codes
+    keras = pytest.importorskip("keras")
+    model = keras_mlp(6, 16, 3, keras.layers.Softmax(axis=0))
+    report = diagnose(model, x.numpy(), y.numpy(), "sparse_categorical_crossentropy", steps=0)
+    assert "softmax-over-batch" in report.codes and "rows-not-probabilities" not in report.codes
+
+
+def test_several_labels_per_row_against_the_softmax_inside_cross_entropy():
+    """torch's CrossEntropyLoss takes probability targets, so multi-hot rows train, towards the wrong thing."""
+    x, _ = data(48, 6, 4)
+    multi_hot = (torch.rand(48, 4, generator=torch.Generator().manual_seed(0)) < 0.5).float()
+    multi_hot[0] = torch.tensor([1.0, 1.0, 0.0, 0.0])
+    report = diagnose(mlp(6, 16, 4), x, multi_hot, CE, steps=0)
+    assert "output-cannot-reach-target" in report.codes
+    assert "CrossEntropyLoss applies a softmax" in str(report) and "one sigmoid per label" in str(report)
+
+
+def test_logits_into_torchs_bce_is_a_finding_not_an_error():
+    x, y = data(48, 6, 2)
+    report = diagnose(mlp(6, 16, 1), x, y.float().reshape(-1, 1), nn.BCELoss())
+    assert report.codes == ["logits-into-probability-loss"] and "outside [0, 1]" in str(report)
+    assert "all elements of input should be between 0 and 1" in dict(report.skipped)["every other check"]
+
+
+class Detached(nn.Module):
+    """A forward pass that leaves the graph: what .numpy() or torch.tensor(...) round-trips do."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = mlp(6, 16, 3)
+
+    def forward(self, x):
+        return self.net(x).detach().requires_grad_()
+
+
+def test_a_forward_pass_cut_from_the_graph_is_no_gradient_path_not_zero_gradients():
+    x, y = data(48, 6, 3)
+    model = Detached()
+    report = diagnose(model, x, y, CE, optimizer=torch.optim.Adam(model.parameters(), 1e-2))
+    assert "no-gradient-path" in report.codes and "zero-gradients" not in report.codes
+    assert "is None, not 0" in str(report)
+    assert dict(report.skipped)["overfit-one-batch"] == "no gradient reaches the weights"
+    assert "no-gradient-path" not in diagnose(model.net, x, y, CE, steps=0).codes
+
+
+def watched(skip_step=False, other_optimizer=False, detach=False):
+    x, y = data(48, 6, 3)
+    torch.manual_seed(0)
+    model = mlp(6, 16, 3)
+    opt = torch.optim.SGD((mlp(6, 16, 3) if other_optimizer else model).parameters(), lr=0.1)
+    with watch(model, optimizer=opt, every=5) as w:
+        for _ in range(40):
+            opt.zero_grad()
+            loss = CE(model(x), y)
+            if detach:
+                loss = torch.tensor(loss.item(), requires_grad=True)
+            loss.backward()
+            if not skip_step:
+                opt.step()
+            w.step(loss)
+    return str(w.report()), w.report().codes
+
+
+def test_watch_says_the_weights_did_not_change_and_why():
+    text, codes = watched(skip_step=True)
+    assert "weights-unchanged" in codes and "optimizer.step() was called 0 times in 40 steps" in text
+    text, codes = watched(other_optimizer=True)
+    assert "weights-unchanged" in codes and "leaves out 4 of the model's 4 trainable parameters" in text
+    text, codes = watched(detach=True)
+    assert "weights-unchanged" in codes and ".grad is None for all 4 trainable parameters" in text
+    assert "weights-unchanged" not in watched()[1]
+
+
+def test_the_overfit_probe_switches_keras_weight_penalties_off():
+    keras = pytest.importorskip("keras")
+    x, y = data(48, 6, 3)
+    cu.setup(frameworks=("torch", "tensorflow"))
+    keras.utils.set_random_seed(0)
+    l2 = keras.regularizers.L2(0.1)  # kept on, it stops this model memorising the batch: cannot-overfit
+    penalised = keras.Sequential([keras.Input((6,)), keras.layers.Dense(32, activation="relu", kernel_regularizer=l2),
+                                  keras.layers.Dense(3, kernel_regularizer=l2)])
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    report = diagnose(penalised, x.numpy(), y.numpy(), loss, steps=150)
+    assert "overfit-one-batch" in report.passed, str(report)
+    assert penalised.trainable_weights[0].regularizer is not None  # the student's model is untouched

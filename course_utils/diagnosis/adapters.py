@@ -51,12 +51,14 @@ class TorchAdapter:
     def has_batchnorm(self, model):
         return any(isinstance(m, self.nn.modules.batchnorm._BatchNorm) for m in model.modules())
 
-    def switch_off_dropout(self, model) -> int:
-        """Set every dropout layer of ``model`` (a copy) to drop nothing; how many there were."""
+    def switch_off_regularisers(self, model) -> list:
+        """Set every dropout layer of ``model`` (a copy) to drop nothing; what was switched off, in words.
+
+        (Weight decay lives in the student's optimizer, which the overfit probe does not use.)"""
         layers = [m for m in model.modules() if isinstance(m, self.nn.modules.dropout._DropoutNd)]
         for layer in layers:
             layer.p = 0.0
-        return len(layers)
+        return [f"{len(layers)} dropout layer(s)"] if layers else []
 
     def output(self, model, training):
         with self.torch.no_grad():
@@ -162,12 +164,17 @@ class KerasAdapter:
     def has_batchnorm(self, model):
         return any(type(l).__name__ == "BatchNormalization" for l in keras_layers(model))
 
-    def switch_off_dropout(self, model) -> int:
-        """Set every dropout layer of ``model`` (a copy, not yet traced) to drop nothing; how many there were."""
+    def switch_off_regularisers(self, model) -> list:
+        """Switch off the dropout layers and weight penalties of ``model`` (a copy, not yet traced); what was
+        switched off, in words."""
         layers = [l for l in keras_layers(model) if "Dropout" in type(l).__name__ and hasattr(l, "rate")]
         for layer in layers:
             layer.rate = 0.0
-        return len(layers)
+        penalised = [w for w in model.trainable_weights if getattr(w, "regularizer", None) is not None]
+        for weight in penalised:
+            weight.regularizer = None
+        return ([f"{len(layers)} dropout layer(s)"] if layers else []) + (
+            [f"the penalties on {len(penalised)} weight(s)"] if penalised else [])
 
     def output(self, model, training):
         return model(self.x, training=training)

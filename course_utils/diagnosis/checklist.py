@@ -87,13 +87,17 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
     out = np.asarray(to_numpy(out_t), dtype=np.float64)
     if len(out) != n_x:
         raise ValueError(f"the model returned {len(out)} outputs for {n_x} inputs")
+    activation = torch_final_activation(ad, trace, out_t) if framework == "torch" else keras_final_activation(work)
     try:
         init_loss = ad.loss_of(out_t)
     except Exception as e:  # noqa: BLE001
-        raise ValueError(f"the loss could not compare outputs of shape {tuple(out.shape)} with targets of shape "
-                         f"{tuple(np.shape(to_numpy(y)))}: {type(e).__name__}: {e}") from None
-
-    activation = torch_final_activation(ad, trace, out_t) if framework == "torch" else keras_final_activation(work)
+        problem = f"{type(e).__name__}: {e}"
+        check_output(ad, rep, out, activation)
+        if not rep.findings:  # e.g. logits into torch's BCELoss, which refuses values outside [0, 1]: say why
+            raise ValueError(f"the loss could not compare outputs of shape {tuple(out.shape)} with targets of shape "
+                             f"{tuple(np.shape(to_numpy(y)))}: {problem}") from None
+        rep.skip("every other check", f"the loss cannot be computed on these outputs ({problem})")
+        return rep
     check_output(ad, rep, out, activation)
     if activation == "softmax":
         check_softmax_twice(ad, rep, work, trace)
@@ -116,6 +120,8 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
     probe_losses = None
     if "frozen-parameters" in rep.codes:
         rep.skip("overfit-one-batch", "no parameter of the model can train")
+    elif "no-gradient-path" in rep.codes:
+        rep.skip("overfit-one-batch", "no gradient reaches the weights")
     elif steps > 0:
         probe_losses = _probe(rep, "overfit-one-batch",
                               lambda: probe_overfit(ad, rep, steps, overfit_target, dead_threshold, min_samples))

@@ -29,6 +29,17 @@ def _log_probability_rows(out: np.ndarray) -> bool:
     return bool(np.all(out <= 1e-6) and np.allclose(np.exp(out.astype(np.float64)).sum(axis=-1), 1.0, atol=1e-4))
 
 
+def _normalised_over_batch(out: np.ndarray) -> bool:
+    """A softmax (or log_softmax) over the batch axis: every column, not every row, sums to 1."""
+    if out.ndim != 2 or out.shape[0] < 2 or out.shape[0] == out.shape[1]:
+        return False
+    for p in (out, np.exp(np.minimum(out, 0.0)) if np.all(out <= 1e-6) else None):
+        if p is not None and np.all(p >= 0) and np.allclose(p.sum(axis=0), 1.0, atol=1e-4) \
+                and not np.allclose(p.sum(axis=-1), 1.0, atol=1e-4):
+            return True
+    return False
+
+
 _RANGES = {"relu": (0.0, math.inf), "sigmoid": (0.0, 1.0), "softmax": (0.0, 1.0), "tanh": (-1.0, 1.0),
            "softplus": (0.0, math.inf), "exponential": (0.0, math.inf), "relu6": (0.0, 6.0)}
 
@@ -74,6 +85,13 @@ def check_output(ad, rep, out, activation):
                                      + (" (a softmax over one unit)" if activation == "softmax" else ""),
                                      "its gradient with respect to every weight is exactly 0"])
         return
+    if _normalised_over_batch(out):
+        rep.add("softmax-over-batch",
+                [f"each of the {out.shape[1]} output columns sums to 1 over the {out.shape[0]} samples, "
+                 "but the rows (one per sample) do not",
+                 "so every sample's output depends on the rest of the batch, and each class's probability is "
+                 "shared out among the samples"])
+        return
     probs = _probability_rows(out) or (activation in ("softmax", "sigmoid") and np.all((out >= 0) & (out <= 1)))
     if info.expects == "logits" and probs:
         what = activation or "softmax"
@@ -100,12 +118,16 @@ def check_output(ad, rep, out, activation):
             rep.add("logits-into-probability-loss",
                     [f"{info.name} expects probabilities, but outputs range {sig(out.min())}..{sig(out.max())}"
                      + ("" if in_range else " (outside [0, 1])")])
-    # softmax rows against several 1s per target row (multi-label targets)
-    if _probability_rows(out) and y.ndim == 2 and y.shape == out.shape and np.all((y == 0) | (y == 1)):
+    # softmax rows (the model's, or the one a cross-entropy on logits applies) against several 1s per
+    # target row (multi-label targets)
+    softmax_rows = "each output row sums to 1 (a softmax)" if _probability_rows(out) else (
+        f"{info.name} applies a softmax, so each row of probabilities sums to 1"
+        if info.kind == "cross_entropy" and info.expects == "logits" and out.ndim == 2 and out.shape[-1] >= 2 else "")
+    if softmax_rows and y.ndim == 2 and y.shape == out.shape and np.all((y == 0) | (y == 1)):
         several = y.sum(axis=-1) > 1
         if np.any(several):
             rep.add("output-cannot-reach-target",
-                    [f"each output row sums to 1 (a softmax), but {percent(_fraction(several))} of the target rows "
+                    [f"{softmax_rows}, but {percent(_fraction(several))} of the target rows "
                      f"hold several 1s (up to {int(y.sum(axis=-1).max())})"],
                     fix="For several labels per sample, use one sigmoid per label with binary cross-entropy.")
     # an output that cannot reach the targets (regression or binary targets)
@@ -461,6 +483,10 @@ def check_gradients(ad, rep, model, vanish=1e-3, explode=1e3, too_large=1e2):
         bad = [n for n, v in zip(names, values) if not math.isfinite(v)]
         rep.add("exploding-gradients", [f"non-finite gradient in {', '.join(bad)}"])
         return
+    if values.max() == 0 and len(instruments.unreached_layers(model, ad.x, ad.y, ad.loss)) == len(names):
+        rep.add("no-gradient-path", [f"the gradient of every one of the {len(names)} layers is None, not 0: no path "
+                                     "leads from the loss back to any weight, so backward() leaves .grad empty"])
+        return
     if values.max() == 0:
         rep.add("zero-gradients", [f"all {len(names)} layers receive a gradient of exactly 0: the loss does not "
                                    "depend on any weight"], zero=names)
@@ -620,7 +646,7 @@ def probe_overfit(ad, rep, steps, target, dead_threshold, min_samples, rounds=3)
     blown = []  # (lr, loss it reached, steps) of the rates that diverged
     for lr in PROBE_RATES:
         model = ad.copy()
-        dropouts = ad.switch_off_dropout(model)  # the overfit test's rule: memorise with regularisation off
+        switched_off = ad.switch_off_regularisers(model)  # the overfit test's rule: memorise with them off
         losses, diverged = _probe_rounds(ad, model, ad.probe_optimizer(model, lr), steps, target, rounds)
         if not diverged:
             break
@@ -637,7 +663,7 @@ def probe_overfit(ad, rep, steps, target, dead_threshold, min_samples, rounds=3)
         best = float(losses.min())
         calmer = ([f"(the probe's Adam diverged at lr {', '.join(_rate(r) for r, _, _ in blown)} on this model, "
                    f"so it used lr {_rate(lr)})"] if blown else [])
-        calmer += [f"(with the model's {dropouts} dropout layer(s) switched off)"] if dropouts else []
+        calmer += [f"(with the model's {' and '.join(switched_off)} switched off)"] if switched_off else []
         if best <= target * first or best < 1e-4:
             rep.passed.append("overfit-one-batch")
         elif final < 0.95 * earlier:

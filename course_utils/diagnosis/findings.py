@@ -102,6 +102,18 @@ CATALOGUE = {
         "outputs in [0, 1] whose rows do not sum to 1, fed to a loss that expects one probability per class",
         "Use a softmax output for one class per sample, or sigmoid outputs with binary cross-entropy for several "
         "labels per sample; from_logits=True is not the fix.", ()),
+    "no-gradient-path": (
+        "the loss is not connected to the weights: no gradient reaches them",
+        "Keep one unbroken chain of framework tensors from the input to the loss: no .detach(), .item(), .numpy() "
+        "or torch.tensor(...) re-wrapping in forward() or in the loss.", ()),
+    "weights-unchanged": (
+        "the weights did not change between steps",
+        "Call optimizer.step() after loss.backward() in every step, with an optimizer built over this model's "
+        "parameters, and check that gradients reach them.", ()),
+    "softmax-over-batch": (
+        "the softmax normalises over the batch, not over the classes",
+        "Apply the softmax (or log_softmax) over the class axis: dim=1 (or -1) in PyTorch, axis=-1 in Keras.",
+        ()),
     "update-ratio-low": (
         "steps barely change the weights",
         "Raise the learning rate, or look for zero gradients: healthy steps change weights by about 1e-3 of "
@@ -226,7 +238,7 @@ CONSEQUENCES = {
     "one-unit-softmax": ("zero-gradients", "cannot-overfit", "init-loss-off"),
     "linear-stack": ("cannot-overfit",),
     "softmax-before-crossentropy": ("cannot-overfit", "too-few-steps"),
-    "output-cannot-reach-target": ("cannot-overfit", "dead-relu", "zero-gradients"),
+    "output-cannot-reach-target": ("cannot-overfit", "dead-relu", "zero-gradients", "too-few-steps"),
     "unscaled-inputs": ("init-loss-off", "cannot-overfit", "too-few-steps", "dead-relu", "exploding-gradients"),
     "dead-relu": ("zero-gradients", "cannot-overfit", "loss-not-decreasing", "update-ratio-low"),
     "zero-gradients": ("loss-not-decreasing", "update-ratio-low", "cannot-overfit"),
@@ -238,6 +250,18 @@ CONSEQUENCES = {
     "constant-inputs": ("dead-relu", "unscaled-inputs", "cannot-overfit", "zero-gradients", "init-loss-off",
                         "degenerate-batchnorm", "too-few-steps", "vanishing-gradients"),
     "rows-not-probabilities": ("cannot-overfit", "init-loss-off", "too-few-steps"),
+    "no-gradient-path": (
+        "the loss is not connected to the weights: no gradient reaches them",
+        "Keep one unbroken chain of framework tensors from the input to the loss: no .detach(), .item(), .numpy() "
+        "or torch.tensor(...) re-wrapping in forward() or in the loss.", ()),
+    "weights-unchanged": (
+        "the weights did not change between steps",
+        "Call optimizer.step() after loss.backward() in every step, with an optimizer built over this model's "
+        "parameters, and check that gradients reach them.", ()),
+    "no-gradient-path": ("cannot-overfit", "update-ratio-low", "too-few-steps", "init-loss-off"),
+    "weights-unchanged": ("loss-not-decreasing", "zero-gradients"),
+    "softmax-over-batch": ("cannot-overfit", "init-loss-off", "too-few-steps"),
+    "logits-into-probability-loss": ("cannot-overfit", "init-loss-off"),
 }
 
 

@@ -7,6 +7,7 @@ from .. import instruments
 from ..fmt import percent, sig
 from ..frameworks import framework_of, to_numpy
 from .findings import Report, mark_consequences
+from .setup_checks import parameters_left_out
 
 
 class _WatchState:
@@ -22,6 +23,7 @@ class _WatchState:
         self.leftover = []  # (step, leftover norm, fresh norm)
         self.zero_at_step = []  # (step, {layer: norm}) read just before optimizer.step
         self.framework = ""
+        self.why_unchanged = []  # what the loop's end shows when the weights never moved (torch: step count, .grad)
 
     def report(self) -> Report:
         rep = Report(source="watch", framework=self.framework)
@@ -78,7 +80,14 @@ class _WatchState:
             layers = self.ratios[-1][1].keys()
             med = {k: float(np.median([r[1][k] for r in self.ratios if k in r[1]])) for k in layers}
             high = {k: v for k, v in med.items() if v > self.ratio_high}
-            if high:
+            if not med:
+                rep.add("frozen-parameters", ["no layer has a weight that trains (requires_grad=False or "
+                                              "trainable=False everywhere)"])
+            elif all(v == 0 for _, ratios in self.ratios for v in ratios.values()):
+                rep.add("weights-unchanged", [f"no weight of the {len(med)} layers changed at all between the "
+                                              f"{len(self.ratios)} sampled steps (update/weight ratio exactly 0)"]
+                        + self.why_unchanged)
+            elif high:
                 rep.add("update-ratio-high", [f"{k}: median update/weight ratio {sig(v)} (healthy: about 1e-3, "
                                               f"flagged above {sig(self.ratio_high)})" for k, v in high.items()])
             elif med and max(med.values()) < self.ratio_low:
@@ -191,7 +200,27 @@ class TorchWatch:
             self._snapshot = self._it.snapshot_weights(self.model)
 
     def report(self) -> Report:
+        self.state.why_unchanged = self._why_unchanged()
         return self.state.report()
+
+    def _why_unchanged(self) -> list:
+        """What the loop's end says about weights that never moved: optimizer steps taken, gradients present."""
+        why = []
+        if self.optimizer is not None:
+            why.append(f"optimizer.step() was called {self._opt_steps} times in {self._steps} steps")
+            held, trainable, left_out = parameters_left_out(self.model, self.optimizer)
+            if trainable and left_out:
+                why.append(f"the optimizer holds {len(held)} tensors and leaves out {len(left_out)} of the model's "
+                           f"{len(trainable)} trainable parameters")
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        empty = sum(p.grad is None for p in params)
+        if params and empty == len(params):
+            why.append(f".grad is None for all {len(params)} trainable parameters: backward() never reached them")
+        elif params and all(p.grad is not None and not p.grad.any() for p in params):
+            why.append(f".grad is 0 for all {len(params)} trainable parameters")
+        if not params:
+            why.append("the model has no trainable parameter (requires_grad=False everywhere)")
+        return why
 
     def __str__(self):
         return str(self.report())

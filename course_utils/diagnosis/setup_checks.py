@@ -49,13 +49,19 @@ def judge_frozen_after_probe(rep, evidence):
         rep.notes.append(f"{evidence}; the rest memorised the batch, so this is fine if you froze them on purpose")
 
 
+def parameters_left_out(model, optimizer) -> tuple:
+    """PyTorch: (ids of the tensors the optimizer holds, the model's trainable (name, parameter) pairs, the names
+    of those the optimizer does not hold)."""
+    held = {id(p) for group in optimizer.param_groups for p in group["params"]}
+    trainable = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
+    return held, trainable, [name for name, p in trainable if id(p) not in held]
+
+
 def check_optimizer_holds_model(ad, rep, model):
     """PyTorch: the optimizer must hold the parameters of the model that is trained (not of an earlier one)."""
     if ad.framework != "torch" or ad.optimizer is None:
         return
-    held = {id(p) for group in ad.optimizer.param_groups for p in group["params"]}
-    trainable = [(name, p) for name, p in ad.original.named_parameters() if p.requires_grad]
-    left_out = [name for name, p in trainable if id(p) not in held]
+    held, trainable, left_out = parameters_left_out(ad.original, ad.optimizer)
     if not trainable or not left_out:
         rep.passed.append("optimizer-not-on-model")
         return

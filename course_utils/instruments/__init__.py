@@ -6,6 +6,8 @@ frameworks:
 
 - ``grad_norms(model, x, y, loss)``: each layer's gradient norm on a batch
   (computed anew; the model's own gradients are left alone);
+- ``unreached_layers(model, x, y, loss)``: layers the loss does not reach at
+  all (gradient None, not 0: a ``.detach()`` or ``.numpy()`` on the way);
 - ``stored_grad_norms(model)``: what PyTorch's ``.grad`` holds right now,
   for a loop you wrote yourself (this is how accumulating gradients show);
 - ``dead_fraction(model, x)``: fraction of units per ReLU-family layer that
@@ -51,6 +53,10 @@ def backend(model):
 
 def grad_norms(model, x, y, loss) -> dict:
     return backend(model).fresh_grad_norms(model, x, y, loss)
+
+
+def unreached_layers(model, x, y, loss) -> list:
+    return backend(model).unreached_layers(model, x, y, loss)
 
 
 def stored_grad_norms(model) -> dict:
@@ -103,6 +109,16 @@ def norms_by_layer(layers: dict, grads, norm) -> dict:
         norms[name] = norm(chunk) if chunk else 0.0
         start += len(weights)
     return norms
+
+
+def layers_without_gradient(layers: dict, grads) -> list:
+    """Names of the layers whose every weight has no gradient (None), from ``grads`` in the layers' weight order."""
+    names, start = [], 0
+    for name, weights in layers.items():
+        if all(g is None for g in grads[start : start + len(weights)]):
+            names.append(name)
+        start += len(weights)
+    return names
 
 
 def total_norm(per_layer: dict) -> float:

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..frameworks import keras_layers
 from ..repro import import_tensorflow
-from . import norms_by_layer
+from . import layers_without_gradient, norms_by_layer
 
 tf = import_tensorflow()
 import keras  # noqa: E402  (after TensorFlow's quiet import)
@@ -66,6 +66,17 @@ def line_up(y, pred):
 
 def fresh_grad_norms(model, x, y, loss_fn) -> dict:
     """Norm of each layer's gradient of ``loss_fn(y, model(x))`` (training mode)."""
+    layers, grads = _fresh_grads(model, x, y, loss_fn)
+    return norms_by_layer(layers, grads, _norm)
+
+
+def unreached_layers(model, x, y, loss_fn) -> list:
+    """Layers none of whose weights the loss reaches (their gradient is None, not 0)."""
+    return layers_without_gradient(*_fresh_grads(model, x, y, loss_fn))
+
+
+def _fresh_grads(model, x, y, loss_fn):
+    """The parametric layers, and the gradient of the loss for each of their weights (None: no path)."""
     loss_fn = keras.losses.get(loss_fn) if isinstance(loss_fn, str) else loss_fn
     layers = parametric_layers(model)
     weights = [w for ws in layers.values() for w in ws]
@@ -76,7 +87,7 @@ def fresh_grad_norms(model, x, y, loss_fn) -> dict:
     grads = tape.gradient(loss, weights)
     for variable, value in zip(model.non_trainable_variables, saved):
         variable.assign(value)
-    return norms_by_layer(layers, grads, _norm)
+    return layers, grads
 
 
 def activation_outputs(model, x, training: bool = False) -> dict:

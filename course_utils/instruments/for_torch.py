@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from . import norms_by_layer
+from . import layers_without_gradient, norms_by_layer
 
 ACTIVATION_TYPES = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.ELU)
 
@@ -70,11 +70,22 @@ def fresh_grad_norms(model: nn.Module, x, y, loss_fn) -> dict:
     Leaves the parameters' ``.grad`` untouched, so it can be called in the
     middle of anyone's training loop.
     """
+    layers, grads = _fresh_grads(model, x, y, loss_fn)
+    return norms_by_layer(layers, grads, _norm)
+
+
+def _fresh_grads(model: nn.Module, x, y, loss_fn):
+    """The parametric layers, and the gradient of ``loss_fn(model(x), y)`` for each of their weights (None where
+    no path leads from the loss to the weight)."""
     layers = parametric_layers(model)
     params = [p for ps in layers.values() for p in ps]
     loss = loss_fn(model(x), y)
-    grads = torch.autograd.grad(loss, params, allow_unused=True)
-    return norms_by_layer(layers, grads, _norm)
+    return layers, torch.autograd.grad(loss, params, allow_unused=True)
+
+
+def unreached_layers(model: nn.Module, x, y, loss_fn) -> list:
+    """Layers none of whose weights the loss reaches (their gradient is None, not 0)."""
+    return layers_without_gradient(*_fresh_grads(model, x, y, loss_fn))
 
 
 def _capture_activations(model: nn.Module, x, side: str) -> dict:
