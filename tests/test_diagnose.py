@@ -677,3 +677,38 @@ def test_the_overfit_probe_switches_keras_weight_penalties_off():
     report = diagnose(penalised, x.numpy(), y.numpy(), loss, steps=150)
     assert "overfit-one-batch" in report.passed, str(report)
     assert penalised.trainable_weights[0].regularizer is not None  # the student's model is untouched
+
+
+# --- readings that a held-out check showed are not worth acting on (issue 15) ---------------------
+
+def test_a_normalisation_layer_first_is_a_fix_for_unscaled_inputs():
+    x, y = data(64, 6, 3)
+    raw = x * 1e3 + 5e3
+    assert "unscaled-inputs" in diagnose(mlp(6, 16, 3), raw, y, CE, steps=0).codes
+    normalised = nn.Sequential(nn.BatchNorm1d(6), *mlp(6, 16, 3))
+    report = diagnose(normalised, raw, y, CE, steps=0)
+    assert "unscaled-inputs" not in report.codes and "unscaled-inputs" in report.passed
+
+
+def test_a_loss_that_jumps_tenfold_then_settles_is_lr_too_high():
+    """SGD at 0.1 on targets in the hundreds: one step sends the loss up 400x, the units die, it settles."""
+    rng = np.random.default_rng(0)
+    x = torch.tensor(rng.uniform(0, 5, (50, 1)), dtype=torch.float32)
+    y = 5 * x ** 2
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(1, 50), nn.ReLU(), nn.Linear(50, 30), nn.ReLU(), nn.Linear(30, 1))
+    report = diagnose(model, x, y, nn.MSELoss(), optimizer=torch.optim.SGD(model.parameters(), lr=0.1), steps=0)
+    assert "lr-too-high" in report.codes, str(report)
+    calm = diagnose(model, x, y, nn.MSELoss(), optimizer=torch.optim.SGD(model.parameters(), lr=1e-4), steps=0)
+    assert "lr-too-high" not in calm.codes
+
+
+def test_units_dead_from_the_start_are_a_note_when_the_probe_memorises_with_them():
+    x, y = data(64, 6, 3)
+    torch.manual_seed(0)
+    model = mlp(6, 32, 3)
+    with torch.no_grad():
+        model[0].bias[:20] = -50.0  # 20 of 32 units off for every sample, before any step
+    slow = torch.optim.SGD(model.parameters(), lr=1e-6)  # the student's settings do not move the loss
+    report = diagnose(model, x, y, CE, optimizer=slow, steps=200)
+    assert "dead-relu" not in report.codes and any(n.startswith("dead-relu") for n in report.notes), str(report)

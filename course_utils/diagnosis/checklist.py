@@ -8,8 +8,8 @@ import numpy as np
 from ..frameworks import batch_size, framework_of, input_shapes, to_numpy
 from .adapters import KerasAdapter, TorchAdapter
 from .checks import (check_batchnorm, check_dead, check_gradients, check_init_loss, check_inputs, check_linear_stack,
-                     check_output, check_softmax_twice, check_varied_inputs, first_layer_input, keras_final_activation,
-                     probe_lr, probe_overfit, torch_final_activation)
+                     check_output, check_softmax_twice, check_varied_inputs, first_layer_input, first_layer_normalises,
+                     keras_final_activation, probe_lr, probe_overfit, torch_final_activation)
 from .findings import Report, mark_consequences, readings_that_fit
 from .setup_checks import (check_frozen, check_optimizer_holds_model, judge_frozen_after_probe, judge_step_size,
                            stalls)
@@ -102,7 +102,10 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
     if activation == "softmax":
         check_softmax_twice(ad, rep, work, trace)
     check_init_loss(ad, rep, init_loss, out)
-    check_inputs(ad, rep, min_samples, first_layer_input(ad, work, trace))
+    if first_layer_normalises(ad, work, trace):
+        rep.passed.append("unscaled-inputs")  # e.g. a BatchNormalization first: the model rescales its inputs
+    else:
+        check_inputs(ad, rep, min_samples, first_layer_input(ad, work, trace))
     check_linear_stack(ad, rep, work, trace)
     check_batchnorm(ad, rep, work)
     check_gradients(ad, rep, work)
@@ -128,7 +131,6 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
     if lr_probe is not None:
         judge_step_size(ad, rep, *lr_probe, lr_steps, probe_losses)
     judge_frozen_after_probe(rep, partly_frozen)
-    if not stalls(lr_probe):  # with the student's settings stuck, a reading may be why: it stays a finding
-        readings_that_fit(rep)
+    readings_that_fit(rep, settings_move_loss=not stalls(lr_probe))  # stuck settings: a reading may be why
     mark_consequences(rep)
     return rep

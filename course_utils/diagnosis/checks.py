@@ -285,6 +285,21 @@ def _torch_first_layer_input(ad, model, trace):
     return None
 
 
+NORMALISERS = ("BatchNormalization", "LayerNormalization", "GroupNormalization", "BatchNorm1d", "BatchNorm2d",
+               "BatchNorm3d", "LayerNorm", "GroupNorm")
+
+
+def first_layer_normalises(ad, model, trace=()) -> str:
+    """The type of the model's first layer with weights when it is a normalisation layer (it rescales the inputs
+    itself, so their raw scale is no problem), else ''."""
+    if ad.framework == "torch":
+        first = next((module for _, module, _, _ in trace if any(p.requires_grad for p in module.parameters())), None)
+    else:
+        first = next((layer for layer in keras_layers(model) if layer.trainable_weights), None)
+    name = type(first).__name__ if first is not None else ""
+    return name if name in NORMALISERS else ""
+
+
 def _keras_first_layer_input(ad, model):
     layers = list(keras_layers(model))
     first = next((layer for layer in layers if layer.trainable_weights), None)
@@ -513,7 +528,8 @@ def check_gradients(ad, rep, model, vanish=1e-3, explode=1e3, too_large=1e2):
             worst = max(rel, key=rel.get)
             rep.add("exploding-gradients",
                     [f"{worst}: gradient norm {sig(norms[worst])} is {sig(rel[worst])} times its weights' norm "
-                     f"(flagged above {sig(too_large)}): one step at lr 0.01 would more than replace the weights"])
+                     f"(flagged above {sig(too_large)}): one step at lr 0.01 would more than replace the weights"],
+                    large_step=True)
         else:
             rep.passed.append("gradient-flow")
     rep.gradient_norms = norms
@@ -585,13 +601,19 @@ def probe_lr(ad, rep, steps):
     run, ratio = step_size(ad, model, ad.optimizer_for(model), steps)
     first = float(run.losses[0])
     tail = np.asarray(run.losses[-max(steps // 4, 1):], dtype=np.float64)
-    diverged = run.diverged or not np.all(np.isfinite(tail)) or float(np.median(tail)) > 1.5 * first
+    losses = np.asarray(run.losses, dtype=np.float64)
+    peak = int(np.argmax(np.where(np.isfinite(losses), losses, -np.inf)))
+    # a jump to 10x the first loss is a blow-up even when the loss then settles (often on a plateau of dead units)
+    blew_up = float(losses[peak]) > 10 * first
+    diverged = run.diverged or not np.all(np.isfinite(tail)) or float(np.median(tail)) > 1.5 * first or blew_up
     if diverged:  # the same steps at a tenth of the learning rate, for the evidence
         model = ad.copy()
         calm_final = float(ad.train(model, ad.optimizer_for(model, 0.1), steps).losses[-1])
         lr = ad.lr()
         rep.add("lr-too-high", [f"{steps} steps at {'lr ' + sig(lr) if lr else 'your settings'}: loss {sig(first)} -> "
                                 + ("not finite or exploding" if run.diverged or not np.all(np.isfinite(tail))
+                                   else f"{sig(float(losses[peak]))} at step {peak}, then about "
+                                        f"{sig(float(np.median(tail)))}" if blew_up
                                    else f"about {sig(float(np.median(tail)))}"),
                                 f"at a tenth of the learning rate: loss {sig(first)} -> {sig(calm_final)}"])
         return None

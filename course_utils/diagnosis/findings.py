@@ -269,16 +269,24 @@ CONSEQUENCES = {
 READINGS = ("dead-relu", "init-loss-off", "vanishing-gradients", "exploding-gradients")
 
 
-def readings_that_fit(rep):
-    """Where the overfit probe memorised the batch, a reading that did not stop it becomes a note.
+def readings_that_fit(rep, settings_move_loss):
+    """Readings that did not stop the model fitting become notes.
 
-    Call it only when the student's own settings moved the loss: if they did not, the reading may be why.
+    Where the overfit probe memorised the batch: units dead from the start (the probe fitted with them), and,
+    when the student's own settings moved the loss (``settings_move_loss``; if not, a reading may be why), the
+    other readings. A gradient large for its weights is a note when the student's learning rate trains the
+    model without diverging.
     """
-    if "overfit-one-batch" not in rep.passed:
-        return
-    for f in [f for f in rep.findings if f.code in READINGS]:
+    memorised = "overfit-one-batch" in rep.passed
+    for f in list(rep.findings):
+        if memorised and (f.code == "dead-relu" or (f.code in READINGS and settings_move_loss)):
+            why = "the model memorised the batch anyway"
+        elif f.data.get("large_step") and settings_move_loss and "lr-too-high" in rep.passed:
+            why = "your learning rate trains it without diverging"
+        else:
+            continue
         rep.findings.remove(f)
-        rep.notes.append(f"{f.code}: {'; '.join(f.evidence)} (the model memorised the batch anyway)")
+        rep.notes.append(f"{f.code}: {'; '.join(f.evidence)} ({why})")
 
 
 def mark_consequences(rep):
