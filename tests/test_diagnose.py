@@ -712,3 +712,20 @@ def test_units_dead_from_the_start_are_a_note_when_the_probe_memorises_with_them
     slow = torch.optim.SGD(model.parameters(), lr=1e-6)  # the student's settings do not move the loss
     report = diagnose(model, x, y, CE, optimizer=slow, steps=200)
     assert "dead-relu" not in report.codes and any(n.startswith("dead-relu") for n in report.notes), str(report)
+
+
+@pytest.mark.parametrize("framework", ["torch", "keras"])
+def test_labels_that_all_read_as_one_class_are_named(framework):
+    """Labels divided by 255 by mistake: a sparse cross-entropy reads 3/255 as class 0, like every other label."""
+    x, y = data(64, 6, 10)
+    if framework == "torch":
+        report = diagnose(mlp(6, 16, 10), x, torch.zeros(64, dtype=torch.long), CE, steps=0)
+        assert "all 64 samples carry the same target, while their inputs differ" in str(report)
+        assert "constant-targets" not in diagnose(mlp(6, 16, 10), x, y, CE, steps=0).codes
+    else:
+        keras = pytest.importorskip("keras")
+        model, loss = keras_mlp(6, 16, 10), keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        report = diagnose(model, x.numpy(), y.numpy() / 255.0, loss, steps=0)
+        assert "the loss reads each as the whole class 0" in str(report)
+        assert "constant-targets" not in diagnose(model, x.numpy(), y.numpy(), loss, steps=0).codes
+    assert "constant-targets" in report.codes

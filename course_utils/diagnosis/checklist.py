@@ -8,8 +8,8 @@ import numpy as np
 from ..frameworks import batch_size, framework_of, input_shapes, to_numpy
 from .adapters import KerasAdapter, TorchAdapter
 from .checks import (check_batchnorm, check_dead, check_gradients, check_init_loss, check_inputs, check_linear_stack,
-                     check_output, check_softmax_twice, check_varied_inputs, first_layer_input, first_layer_normalises,
-                     keras_final_activation, probe_lr, probe_overfit, torch_final_activation)
+                     check_output, check_softmax_twice, check_varied_inputs, check_varied_targets, first_layer_input,
+                     first_layer_normalises, keras_final_activation, probe_lr, probe_overfit, torch_final_activation)
 from .findings import Report, mark_consequences, readings_that_fit
 from .setup_checks import (check_frozen, check_optimizer_holds_model, judge_frozen_after_probe, judge_step_size,
                            stalls)
@@ -110,6 +110,7 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
     check_batchnorm(ad, rep, work)
     check_gradients(ad, rep, work)
     check_varied_inputs(ad, rep)
+    check_varied_targets(ad, rep, min_samples)
     check_dead(ad, rep, work, dead_threshold, min_samples)
     partly_frozen = check_frozen(ad, rep, work)
     check_optimizer_holds_model(ad, rep, work)

@@ -552,8 +552,32 @@ def distinct_inputs(ad) -> int:
     return len(np.unique(rows, axis=0))
 
 
+def targets_as_read(ad) -> np.ndarray:
+    """The targets as the loss reads them: class indices for a sparse cross-entropy are whole numbers (a float
+    label like 7/255 becomes class 0)."""
+    y = np.asarray(to_numpy(ad.y)).reshape(ad.n, -1)
+    if ad.info.kind == "cross_entropy" and ad.info.sparse and y.shape[1] == 1 and np.issubdtype(y.dtype, np.floating):
+        return np.trunc(y)
+    return y
+
+
 def distinct_targets(ad) -> int:
-    return len(np.unique(np.asarray(to_numpy(ad.y)).reshape(ad.n, -1), axis=0))
+    return len(np.unique(targets_as_read(ad), axis=0))
+
+
+def check_varied_targets(ad, rep, min_samples):
+    """Different inputs that all carry the same target: there is nothing to learn but a constant."""
+    if ad.n < min_samples or is_structured(ad.x):
+        return
+    if distinct_inputs(ad) < 2 or distinct_targets(ad) > 1:
+        rep.passed.append("constant-targets")
+        return
+    raw = np.asarray(to_numpy(ad.y), dtype=np.float64)
+    read = targets_as_read(ad)
+    as_classes = (f" (the labels range {sig(raw.min())}..{sig(raw.max())}, and the loss reads each as the whole "
+                  f"class {int(read.flat[0])})" if not np.array_equal(read, raw.reshape(read.shape)) else "")
+    rep.add("constant-targets", [f"all {ad.n} samples carry the same target{as_classes}, while their inputs "
+                                 f"differ: the best model outputs one constant"])
 
 
 def check_varied_inputs(ad, rep):

@@ -110,6 +110,10 @@ CATALOGUE = {
         "the weights did not change between steps",
         "Call optimizer.step() after loss.backward() in every step, with an optimizer built over this model's "
         "parameters, and check that gradients reach them.", ()),
+    "constant-targets": (
+        "every sample in the batch has the same target",
+        "Check the labels: scaled or cast by mistake (e.g. divided by 255, or floats read as class indices), or "
+        "a batch drawn from data sorted by class (shuffle it).", ()),
     "softmax-over-batch": (
         "the softmax normalises over the batch, not over the classes",
         "Apply the softmax (or log_softmax) over the class axis: dim=1 (or -1) in PyTorch, axis=-1 in Keras.",
@@ -260,6 +264,7 @@ CONSEQUENCES = {
         "parameters, and check that gradients reach them.", ()),
     "no-gradient-path": ("cannot-overfit", "update-ratio-low", "too-few-steps", "init-loss-off"),
     "weights-unchanged": ("loss-not-decreasing", "zero-gradients"),
+    "constant-targets": ("dead-relu", "zero-gradients", "vanishing-gradients", "init-loss-off"),
     "softmax-over-batch": ("cannot-overfit", "init-loss-off", "too-few-steps"),
     "logits-into-probability-loss": ("cannot-overfit", "init-loss-off"),
 }
