@@ -572,6 +572,17 @@ def test_the_overfit_probe_switches_dropout_off(framework):
         report = diagnose(model, x.numpy(), y.numpy(), loss, steps=150)
         assert model.layers[1].rate == 0.5
     assert "overfit-one-batch" in report.passed, str(report)
+    assert any("with the model's 1 dropout layer(s) switched off" in note for note in report.notes), report.notes
+
+
+def test_the_probe_says_it_trained_without_the_students_weight_decay():
+    x, y = data(48, 8, 4)
+    torch.manual_seed(0)
+    model = mlp(8, 64, 4)
+    report = diagnose(model, x, y, CE, optimizer=torch.optim.AdamW(model.parameters(), 1e-2, weight_decay=0.3))
+    assert any("your optimizer's weight decay 0.3 (the probe uses its own Adam)" in n for n in report.notes), str(report)
+    assert not any("weight decay" in n for n in diagnose(model, x, y, CE, optimizer=torch.optim.Adam(
+        model.parameters(), 1e-2)).notes)
 
 
 # --- the loss and the output disagree; the weights never move (lessons 07 and 08) ----------------

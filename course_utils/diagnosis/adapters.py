@@ -58,7 +58,13 @@ class TorchAdapter:
         layers = [m for m in model.modules() if isinstance(m, self.nn.modules.dropout._DropoutNd)]
         for layer in layers:
             layer.p = 0.0
-        return [f"{len(layers)} dropout layer(s)"] if layers else []
+        return [f"the model's {len(layers)} dropout layer(s)"] if layers else []
+
+    def weight_decay(self) -> float:
+        """The largest weight decay among the student's optimizer's groups (0 without one)."""
+        if self.optimizer is None:
+            return 0.0
+        return max(float(group.get("weight_decay") or 0.0) for group in self.optimizer.param_groups)
 
     def output(self, model, training):
         with self.torch.no_grad():
@@ -173,8 +179,14 @@ class KerasAdapter:
         penalised = [w for w in model.trainable_weights if getattr(w, "regularizer", None) is not None]
         for weight in penalised:
             weight.regularizer = None
-        return ([f"{len(layers)} dropout layer(s)"] if layers else []) + (
+        return ([f"the model's {len(layers)} dropout layer(s)"] if layers else []) + (
             [f"the penalties on {len(penalised)} weight(s)"] if penalised else [])
+
+    def weight_decay(self) -> float:
+        """The student's optimizer's weight decay (0 without one)."""
+        if self.optimizer is None:
+            return 0.0
+        return float(self.optimizer.get_config().get("weight_decay") or 0.0)
 
     def output(self, model, training):
         return model(self.x, training=training)

@@ -709,9 +709,14 @@ def probe_overfit(ad, rep, steps, target, dead_threshold, min_samples, rounds=3)
         best = float(losses.min())
         calmer = ([f"(the probe's Adam diverged at lr {', '.join(_rate(r) for r, _, _ in blown)} on this model, "
                    f"so it used lr {_rate(lr)})"] if blown else [])
-        calmer += [f"(with the model's {' and '.join(switched_off)} switched off)"] if switched_off else []
+        decay = ad.weight_decay()
+        switched_off += [f"your optimizer's weight decay {decay:g} (the probe uses its own Adam)"] if decay else []
+        calmer += [f"(with {' and '.join(switched_off)} switched off)"] if switched_off else []
         if best <= target * first or best < 1e-4:
             rep.passed.append("overfit-one-batch")
+            if switched_off:  # the overfit test's rule, said so: the student's own test must switch them off too
+                rep.notes.append(f"the overfit probe memorised the batch with {' and '.join(switched_off)} switched "
+                                 "off; run your own overfit test without them too")
         elif final < 0.95 * earlier:
             rep.add("too-few-steps", [f"{len(losses)} steps of {adam} on one batch: loss {sig(first)} -> "
                                       f"{sig(final)}",

@@ -73,8 +73,9 @@ class _WatchState:
             layers = self.zero_at_step[-1][1]
             always = [k for k in layers if all(r[1].get(k, 1) == 0 for r in self.zero_at_step)]
             if always and len(self.zero_at_step) >= 2:
-                rep.add("zero-gradients", [f"{len(always)} of {len(layers)} layers held a gradient of exactly 0 at "
-                                           f"all {len(self.zero_at_step)} sampled optimizer steps: {', '.join(always)}",
+                rep.add("zero-gradients", [f"{len(always)} of {len(layers)} layers held no gradient (.grad None or "
+                                           f"exactly 0) at all {len(self.zero_at_step)} sampled optimizer steps: "
+                                           f"{', '.join(always)}",
                                            "(zero_grad() between backward() and step()? a cut in the graph?)"])
         if self.ratios:
             layers = self.ratios[-1][1].keys()
