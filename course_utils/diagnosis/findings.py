@@ -12,6 +12,8 @@ LESSONS = {
     "03": "03 Dying ReLU",
     "04": "04 Tiny data",
     "05": "05 BatchNorm with a batch of one",
+    "07": "07 The loss and the output disagree",
+    "08": "08 The weights never move",
 }
 
 # code -> (title, fix in one sentence, lessons that teach it: only lessons that show this very
@@ -89,11 +91,11 @@ CATALOGUE = {
     "frozen-parameters": (
         "parameters are frozen, so part of the model never changes",
         "Unfreeze the layers you mean to train (requires_grad=True in PyTorch, layer.trainable = True in Keras, "
-        "then compile again), and build the optimizer over the model's parameters after that.", ()),
+        "then compile again), and build the optimizer over the model's parameters after that.", ("08",)),
     "optimizer-not-on-model": (
         "the optimizer does not hold the model's parameters",
         "Build the optimizer from the parameters of the model you train, after the model (and again whenever "
-        "you rebuild the model).", ()),
+        "you rebuild the model).", ("08",)),
     "constant-inputs": (
         "every sample in the batch has the same input",
         "Check the preprocessing: the inputs must differ between samples (a reshape or a normalisation over the "
@@ -105,11 +107,11 @@ CATALOGUE = {
     "no-gradient-path": (
         "the loss is not connected to the weights: no gradient reaches them",
         "Keep one unbroken chain of framework tensors from the input to the loss: no .detach(), .item(), .numpy() "
-        "or torch.tensor(...) re-wrapping in forward() or in the loss.", ()),
+        "or torch.tensor(...) re-wrapping in forward() or in the loss.", ("08",)),
     "weights-unchanged": (
         "the weights did not change between steps",
         "Call optimizer.step() after loss.backward() in every step, with an optimizer built over this model's "
-        "parameters, and check that gradients reach them.", ()),
+        "parameters, and check that gradients reach them.", ("08",)),
     "constant-targets": (
         "every sample in the batch has the same target",
         "Check the labels: scaled or cast by mistake (e.g. divided by 255, or floats read as class indices), or "

@@ -23,6 +23,12 @@ frameworks:
   should have (its outputs are near 0), against the loss the model has
   before training.
 
+Two modules in this package read one family of bugs each, in both frameworks:
+``outputs`` (what the model's outputs are against what the loss expects:
+shapes, range, row sums, the loss floor, the gradient at the output; lesson
+07) and ``updates`` (what the optimizer holds, ``.grad`` None or 0, how far a
+step moves each layer, the loss with and without the regularisers; lesson 08).
+
 The framework's side lives in ``for_torch`` and ``for_keras`` in this
 package; it is imported on first use, so a torch-only notebook never
 imports TensorFlow.
