@@ -385,11 +385,15 @@ def test_cu_diagnose_stays_a_function_after_the_package_is_imported():
 def test_findings_point_only_at_lessons_that_teach_them():
     from course_utils.diagnosis.findings import Finding
 
-    # No lesson shows these bugs yet (lessons 07 and 08 will): the report must not send a student to one.
-    for code in ("target-shape-broadcast", "one-unit-softmax", "logits-into-probability-loss",
-                 "vanishing-gradients", "exploding-gradients"):
+    # No lesson shows these bugs yet: the report must not send a student to one.
+    for code in ("vanishing-gradients", "exploding-gradients", "constant-inputs", "constant-targets"):
         assert Finding(code, []).lesson == "not covered by a lesson yet", code
     assert "01" in Finding("gradients-accumulate", []).lesson
+    for code in ("target-shape-broadcast", "one-unit-softmax", "logits-into-probability-loss", "softmax-over-batch",
+                 "softmax-before-crossentropy", "output-cannot-reach-target"):
+        assert "07 The loss and the output disagree" in Finding(code, []).lesson, code
+    for code in ("frozen-parameters", "optimizer-not-on-model", "no-gradient-path", "weights-unchanged"):
+        assert Finding(code, []).lesson == "08 The weights never move", code
 
 
 # --- detectors for real bugs they were not built on (issue 15; benchmarks/real_bugs) --------------

@@ -83,7 +83,11 @@ def check_output(ad, rep, out, activation):
     if n_out == 1 and out.size >= 2 and np.allclose(out, 1.0, rtol=0, atol=1e-5) and out.std() < 1e-6:
         rep.add("one-unit-softmax", [f"the output has 1 unit and equals 1 (to 1e-5) for all {out.shape[0]} samples"
                                      + (" (a softmax over one unit)" if activation == "softmax" else ""),
-                                     "its gradient with respect to every weight is exactly 0"])
+                                     "no weight can change it: the output stays 1 whatever the training does"
+                                     + (" (its gradient with respect to every weight is exactly 0)"
+                                        if ad.framework == "torch" else
+                                        " (Keras' cross-entropy may train the logit behind the softmax, so its "
+                                        "loss can fall while the output never moves)")])
         return
     if _normalised_over_batch(out):
         rep.add("softmax-over-batch",

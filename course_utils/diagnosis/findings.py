@@ -24,22 +24,23 @@ CATALOGUE = {
         "Call optimizer.zero_grad() once per step, before loss.backward().", ("01",)),
     "softmax-before-crossentropy": (
         "probabilities fed to a loss that expects logits",
-        "Remove the final softmax/sigmoid (or use from_logits=False in Keras): the loss applies it itself.", ("01",)),
+        "Remove the final softmax/sigmoid (or use from_logits=False in Keras): the loss applies it itself.",
+        ("01", "07")),
     "logits-into-probability-loss": (
         "raw scores fed to a loss that expects probabilities",
         "Pass from_logits=True (Keras) or use the logits version of the loss (CrossEntropyLoss, BCEWithLogitsLoss).",
-        ()),
+        ("07",)),
     "one-unit-softmax": (
         "softmax over a single unit: the output is always 1",
         "Use one sigmoid unit with binary cross-entropy, or K >= 2 softmax units with categorical cross-entropy.",
-        ()),
+        ("07",)),
     "output-cannot-reach-target": (
         "the output activation cannot produce the targets",
         "Use a linear output (no activation) for targets outside the activation's range, or rescale the targets.",
-        ("05",)),
+        ("05", "07")),
     "target-shape-broadcast": (
         "output and target shapes differ, so the loss broadcasts them",
-        "Give the targets the output's shape (e.g. y.reshape(-1, 1) or output.squeeze(1)).", ()),
+        "Give the targets the output's shape (e.g. y.reshape(-1, 1) or output.squeeze(1)).", ("07",)),
     "init-loss-off": (
         "loss at initialisation is far from what an untrained model scores",
         "Check the output layer, the loss and the labels; initialise the last layer so the untrained model is unsure.",
@@ -103,7 +104,7 @@ CATALOGUE = {
     "rows-not-probabilities": (
         "outputs in [0, 1] whose rows do not sum to 1, fed to a loss that expects one probability per class",
         "Use a softmax output for one class per sample, or sigmoid outputs with binary cross-entropy for several "
-        "labels per sample; from_logits=True is not the fix.", ()),
+        "labels per sample; from_logits=True is not the fix.", ("07",)),
     "no-gradient-path": (
         "the loss is not connected to the weights: no gradient reaches them",
         "Keep one unbroken chain of framework tensors from the input to the loss: no .detach(), .item(), .numpy() "
@@ -119,7 +120,7 @@ CATALOGUE = {
     "softmax-over-batch": (
         "the softmax normalises over the batch, not over the classes",
         "Apply the softmax (or log_softmax) over the class axis: dim=1 (or -1) in PyTorch, axis=-1 in Keras.",
-        ()),
+        ("07",)),
     "update-ratio-low": (
         "steps barely change the weights",
         "Raise the learning rate, or look for zero gradients: healthy steps change weights by about 1e-3 of "
