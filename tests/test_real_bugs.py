@@ -9,11 +9,12 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("keras")
 
-from benchmarks.real_bugs import HELD_OUT_SO_IDS, all_cases, held_out_cases  # noqa: E402
+from benchmarks.real_bugs import HELD_OUT_SO_IDS, all_cases, fresh_cases, held_out_cases  # noqa: E402
 from course_utils.diagnosis import CATALOGUE, diagnose  # noqa: E402
 
 CASES = {c.name: c for c in all_cases()}
 HELD_OUT = {c.name: c for c in held_out_cases()}
+FRESH = {c.name: c for c in fresh_cases()}
 
 # buggy twin named today, fixed twin clean today; fast, and spread over frameworks and kinds
 GUARDED = ["torch_linear_xor", "torch_mse_rank1_target", "torch_lr_far_too_high",
@@ -81,3 +82,48 @@ def test_every_held_out_case_is_declared_in_full_from_a_held_out_post_and_its_bu
             model, x, y, loss, optimizer = build()
             assert len(x) == len(y) <= 256
             assert model is not None and loss is not None and optimizer is not None
+
+
+# --- the second, fresh held-out set (fresh_cases.py): well formed only, diagnose is never called on it here ---
+
+def _runs_on_its_batch(c, model, x):
+    if c.framework == "torch":
+        import torch
+
+        assert isinstance(x, torch.Tensor), f"{c.name}: a torch case gives a tensor batch"
+        with torch.no_grad():
+            out = model(x)
+    else:
+        out = model(x)
+    assert out.shape[0] == len(x), f"{c.name}: one output row per sample"
+
+
+def test_fresh_cases_are_declared_in_full_and_new():
+    """The fresh set is a measurement (`python -m benchmarks.real_bugs --fresh`), not a regression guard."""
+    assert len(FRESH) == len(fresh_cases()), "case names must be unique"
+    assert not set(FRESH) & (set(CASES) | set(HELD_OUT)), "a fresh case must not share a name with another set"
+    used = {c.source for c in all_cases()} | {c.source for c in held_out_cases()}
+    frameworks = defaultdict(int)
+    for c in FRESH.values():
+        frameworks[c.framework] += 1
+        assert c.name.startswith(f"fresh_{c.framework}_"), c.name
+        assert c.source.startswith("http"), c.name
+        assert c.source not in used, f"{c.name}: source already used by the tuned or held-out set"
+        for post in re.findall(r"stackoverflow\.com/questions/(\d+)", c.source + " " + c.note):
+            assert post not in HELD_OUT_SO_IDS, f"{c.name}: a DeepLocalize held-out post"
+        assert c.bug.strip() and c.fix.strip() and c.kind.strip(), c.name
+        assert c.expected <= set(CATALOGUE), f"{c.name}: not in the catalogue: {c.expected - set(CATALOGUE)}"
+        assert c.expected or "Outside what diagnose can see" in c.note, f"{c.name}: no code and no reason"
+    assert len(FRESH) >= 24 and frameworks["keras"] >= 10 and frameworks["torch"] >= 10, dict(frameworks)
+
+
+@pytest.mark.parametrize("name", sorted(FRESH))
+def test_fresh_builders_return_a_model_a_batch_a_loss_and_an_optimizer(name):
+    c = FRESH[name]
+    for build in (c.buggy, c.fixed):
+        built = build()
+        assert len(built) == 5, f"{name}: build must return (model, x, y, loss, optimizer)"
+        model, x, y, loss, optimizer = built
+        assert model is not None and loss is not None and optimizer is not None
+        assert len(x) == len(y) <= 256
+        _runs_on_its_batch(c, model, x)

@@ -5,6 +5,7 @@ and research benchmarks, each with its fixed twin.
     python -m benchmarks.real_bugs --framework torch
     python -m benchmarks.real_bugs keras_one_unit_softmax_conv1d torch_linear_xor
     python -m benchmarks.real_bugs --held-out      # only the held-out set (DeepLocalize's Stack Overflow posts)
+    python -m benchmarks.real_bugs --fresh         # only the second, fresh held-out set (fresh_cases.py)
 
 A case declares where the bug comes from (``source``), what it is and how it
 was fixed (``bug``, ``fix``, one sentence each), the catalogue codes that would
@@ -69,4 +70,12 @@ def held_out_cases() -> list:
     return list(_held_out_module.CASES)
 
 
-__all__ = ["Case", "case", "all_cases", "held_out_cases", "HELD_OUT_SO_IDS"]
+from . import fresh_cases as _fresh_module  # noqa: E402  (same reason as above)
+
+
+def fresh_cases() -> list:
+    """The second held-out set (fresh_cases.py): threads chosen by fixed queries, not yet run through diagnose."""
+    return list(_fresh_module.CASES)
+
+
+__all__ = ["Case", "case", "all_cases", "held_out_cases", "fresh_cases", "HELD_OUT_SO_IDS"]
