@@ -744,3 +744,53 @@ def test_labels_that_all_read_as_one_class_are_named(framework):
         assert "the loss reads each as the whole class 0" in str(report)
         assert "constant-targets" not in diagnose(model, x.numpy(), y.numpy(), loss, steps=0).codes
     assert "constant-targets" in report.codes
+
+
+def test_unscaled_inputs_of_a_model_that_fits_and_trains_anyway_are_a_note():
+    """Raw scores around 10 that a small net still memorises at the student's rate: worth knowing, not a bug."""
+    x, y = data(64, 6, 3)
+    raw = x * 5 + 12
+    torch.manual_seed(0)
+    model = mlp(6, 32, 3)
+    report = diagnose(model, raw, y, CE, optimizer=torch.optim.Adam(model.parameters(), 1e-3))
+    assert "unscaled-inputs" not in report.codes and report.mentions("unscaled-inputs"), str(report)
+    assert "your settings train it without diverging" in str(report)
+    # the same inputs where the student's rate diverges: a finding, with lr-too-high
+    report = diagnose(model, raw, y, CE, optimizer=torch.optim.SGD(model.parameters(), 1.0))
+    assert "unscaled-inputs" in report.codes and "lr-too-high" in report.codes, str(report)
+
+
+class ListNet(nn.Module):
+    """Hidden layers kept in a plain Python list: the model uses them, model.parameters() does not list them."""
+
+    def __init__(self, registered):
+        super().__init__()
+        hidden = [nn.Linear(6, 16), nn.Tanh(), nn.Linear(16, 16), nn.Tanh()]
+        self.hidden = nn.ModuleList(hidden) if registered else hidden
+        self.out = nn.Linear(16, 3)
+
+    def forward(self, x):
+        for layer in self.hidden:
+            x = layer(x)
+        return self.out(x)
+
+
+def test_weights_the_model_does_not_register_are_named():
+    x, y = data(48, 6, 3)
+    torch.manual_seed(0)
+    hidden_list = ListNet(registered=False)
+    report = diagnose(hidden_list, x, y, CE, optimizer=torch.optim.Adam(hidden_list.parameters(), 1e-2), steps=0)
+    assert "unregistered-parameters" in report.codes
+    assert "depends on 4 tensor(s) that require a gradient but are not among model.parameters()" in str(report)
+    registered = ListNet(registered=True)
+    assert "unregistered-parameters" not in diagnose(registered, x, y, CE, steps=0).codes
+
+
+def test_a_loss_that_refuses_the_targets_shape_is_a_finding():
+    """Integer labels of shape (n, 1) under categorical cross-entropy: Keras refuses them, as its fit does."""
+    x, y = data(48, 6, 3)
+    keras = pytest.importorskip("keras")
+    model = keras_mlp(6, 16, 3, activation="softmax")
+    report = diagnose(model, x.numpy(), y.numpy().reshape(-1, 1), "categorical_crossentropy")
+    assert report.codes == ["target-shape-broadcast"] and "class indices (0..2)" in str(report), str(report)
+    assert "sparse_categorical_crossentropy" in report.finding("target-shape-broadcast").fix

@@ -8,11 +8,12 @@ import numpy as np
 from ..frameworks import batch_size, framework_of, input_shapes, to_numpy
 from .adapters import KerasAdapter, TorchAdapter
 from .checks import (check_batchnorm, check_dead, check_gradients, check_init_loss, check_inputs, check_linear_stack,
-                     check_output, check_softmax_twice, check_varied_inputs, check_varied_targets, first_layer_input,
-                     first_layer_normalises, keras_final_activation, probe_lr, probe_overfit, torch_final_activation)
+                     check_output, check_refused_shapes, check_softmax_twice, check_varied_inputs, check_varied_targets,
+                     first_layer_input, first_layer_normalises, keras_final_activation, probe_lr, probe_overfit,
+                     torch_final_activation)
 from .findings import Report, mark_consequences, readings_that_fit
-from .setup_checks import (check_frozen, check_optimizer_holds_model, judge_frozen_after_probe, judge_step_size,
-                           stalls)
+from .setup_checks import (check_frozen, check_optimizer_holds_model, check_unregistered, judge_frozen_after_probe,
+                           judge_step_size, stalls)
 from .losses import LossInfo
 
 
@@ -93,6 +94,8 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
     except Exception as e:  # noqa: BLE001
         problem = f"{type(e).__name__}: {e}"
         check_output(ad, rep, out, activation)
+        if not rep.findings:
+            check_refused_shapes(ad, rep, out, problem)
         if not rep.findings:  # e.g. logits into torch's BCELoss, which refuses values outside [0, 1]: say why
             raise ValueError(f"the loss could not compare outputs of shape {tuple(out.shape)} with targets of shape "
                              f"{tuple(np.shape(to_numpy(y)))}: {problem}") from None
@@ -114,6 +117,7 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
     check_dead(ad, rep, work, dead_threshold, min_samples)
     partly_frozen = check_frozen(ad, rep, work)
     check_optimizer_holds_model(ad, rep, work)
+    check_unregistered(ad, rep, work)
     lr_probe = None
     if optimizer is None:
         rep.skip("lr-too-high", "no optimizer given")

@@ -29,6 +29,24 @@ def _log_probability_rows(out: np.ndarray) -> bool:
     return bool(np.all(out <= 1e-6) and np.allclose(np.exp(out.astype(np.float64)).sum(axis=-1), 1.0, atol=1e-4))
 
 
+def check_refused_shapes(ad, rep, out, problem):
+    """A loss that refuses the targets' shape (as the framework's own fit or step would): name the shapes."""
+    y = np.asarray(to_numpy(ad.y))
+    if y.shape == out.shape:
+        return
+    evidence = [f"output shape {tuple(out.shape)}, target shape {tuple(y.shape)}: the loss refuses to compare them "
+                f"({problem})"]
+    labels = y.size == ad.n and np.issubdtype(y.dtype, np.number) and np.all(np.mod(y, 1) == 0) and out.ndim == 2
+    if labels and ad.info.kind == "cross_entropy" and not ad.info.sparse:
+        evidence.append(f"the targets are {ad.n} class indices ({int(y.min())}..{int(y.max())}), and "
+                        f"{ad.info.name} wants one-hot rows of the output's shape")
+        rep.add("target-shape-broadcast", evidence,
+                fix="Use the sparse loss for class indices (sparse_categorical_crossentropy), or one-hot the targets "
+                    "to the output's shape.")
+    else:
+        rep.add("target-shape-broadcast", evidence)
+
+
 def _normalised_over_batch(out: np.ndarray) -> bool:
     """A softmax (or log_softmax) over the batch axis: every column, not every row, sums to 1."""
     if out.ndim != 2 or out.shape[0] < 2 or out.shape[0] == out.shape[1]:

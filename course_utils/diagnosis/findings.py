@@ -117,6 +117,10 @@ CATALOGUE = {
         "every sample in the batch has the same target",
         "Check the labels: scaled or cast by mistake (e.g. divided by 255, or floats read as class indices), or "
         "a batch drawn from data sorted by class (shuffle it).", ()),
+    "unregistered-parameters": (
+        "the model uses weights it does not register, so no optimizer trains them",
+        "Keep layers in nn.ModuleList / nn.ModuleDict (not a Python list or dict) and wrap learned tensors in "
+        "nn.Parameter; then build the optimizer from model.parameters().", ()),
     "softmax-over-batch": (
         "the softmax normalises over the batch, not over the classes",
         "Apply the softmax (or log_softmax) over the class axis: dim=1 (or -1) in PyTorch, axis=-1 in Keras.",
@@ -173,6 +177,10 @@ class Report:
     def codes(self) -> list:
         """The findings' codes, sorted: a stable summary to compare and test."""
         return sorted({f.code for f in self.findings})
+
+    def mentions(self, code) -> bool:
+        """``code`` is a finding, or a reading kept as a note (unusual, but the model fitted anyway)."""
+        return code in self.codes or any(note.startswith(f"{code}: ") for note in self.notes)
 
     @property
     def clean(self) -> bool:
@@ -268,6 +276,7 @@ CONSEQUENCES = {
     "no-gradient-path": ("cannot-overfit", "update-ratio-low", "too-few-steps", "init-loss-off"),
     "weights-unchanged": ("loss-not-decreasing", "zero-gradients"),
     "constant-targets": ("dead-relu", "zero-gradients", "vanishing-gradients", "init-loss-off"),
+    "unregistered-parameters": ("cannot-overfit", "too-few-steps", "update-ratio-low", "loss-not-decreasing"),
     "softmax-over-batch": ("cannot-overfit", "init-loss-off", "too-few-steps"),
     "logits-into-probability-loss": ("cannot-overfit", "init-loss-off"),
 }
@@ -283,7 +292,7 @@ def readings_that_fit(rep, settings_move_loss):
     Where the overfit probe memorised the batch: units dead from the start (the probe fitted with them), and,
     when the student's own settings moved the loss (``settings_move_loss``; if not, a reading may be why), the
     other readings. A gradient large for its weights is a note when the student's learning rate trains the
-    model without diverging.
+    model without diverging; so are unscaled inputs when, besides, the batch was memorised.
     """
     memorised = "overfit-one-batch" in rep.passed
     for f in list(rep.findings):
@@ -291,6 +300,8 @@ def readings_that_fit(rep, settings_move_loss):
             why = "the model memorised the batch anyway"
         elif f.data.get("large_step") and settings_move_loss and "lr-too-high" in rep.passed:
             why = "your learning rate trains it without diverging"
+        elif f.code == "unscaled-inputs" and memorised and settings_move_loss and "lr-too-high" in rep.passed:
+            why = "the model memorised the batch anyway, and your settings train it without diverging"
         else:
             continue
         rep.findings.remove(f)

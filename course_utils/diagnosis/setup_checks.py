@@ -57,6 +57,43 @@ def parameters_left_out(model, optimizer) -> tuple:
     return held, trainable, [name for name, p in trainable if id(p) not in held]
 
 
+def unregistered_tensors(model, loss) -> list:
+    """PyTorch: the tensors ``loss`` depends on that require a gradient but are not ``model.parameters()``
+    (layers kept in a Python list instead of an nn.ModuleList, a tensor not wrapped in nn.Parameter)."""
+    registered = {id(p) for p in model.parameters()}
+    found, seen, stack = {}, set(), [loss.grad_fn]
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        variable = getattr(node, "variable", None)  # an AccumulateGrad node: a leaf that receives a gradient
+        if variable is not None and id(variable) not in registered:
+            found[id(variable)] = variable
+        stack += [next_node for next_node, _ in node.next_functions]
+    return list(found.values())
+
+
+def check_unregistered(ad, rep, model):
+    """PyTorch: weights the loss uses that no optimizer built from model.parameters() will ever hold."""
+    if ad.framework != "torch":
+        return
+    try:
+        model.train()
+        loss = ad.loss(model(ad.x), ad.y)
+    except Exception as e:  # noqa: BLE001  (several inputs passed another way, a loss on other terms)
+        rep.skip("unregistered-parameters", f"could not trace the loss back: {type(e).__name__}: {e}")
+        return
+    hidden = unregistered_tensors(model, loss)
+    if not hidden:
+        rep.passed.append("unregistered-parameters")
+        return
+    shapes = ", ".join(str(tuple(t.shape)) for t in hidden[:6]) + (" ..." if len(hidden) > 6 else "")
+    rep.add("unregistered-parameters",
+            [f"the loss depends on {len(hidden)} tensor(s) that require a gradient but are not among "
+             f"model.parameters() (shapes {shapes}): an optimizer built from model.parameters() never updates them"])
+
+
 def check_optimizer_holds_model(ad, rep, model):
     """PyTorch: the optimizer must hold the parameters of the model that is trained (not of an earlier one)."""
     if ad.framework != "torch" or ad.optimizer is None:
