@@ -34,11 +34,13 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync"]
 
-# lesson -> (the slider to type into, a new value, an extreme value, a toggle to click or None)
+# lesson -> (the slider to type into, a new value, an extreme value, another control to change or None:
+# ("toggle", its description) or ("choose", the dropdown's description, an option))
 LESSONS = {
     "00_the_overfit_test.ipynb": ("width", "8", "100000", None),
     "04_tiny_data.ipynb": ("width", "8", "100000", None),
-    "08_weights_never_move.ipynb": ("dropout rate", "0.5", "5", "skip optimizer.step()"),  # toggles as well
+    "07_loss_and_output_disagree.ipynb": ("learning rate", "0.1", "100", ("choose", "mismatch", "softmax over one unit")),
+    "08_weights_never_move.ipynb": ("dropout rate", "0.5", "5", ("toggle", "skip optimizer.step()")),
 }
 LESSONS = {name: spec for name, spec in LESSONS.items() if (ROOT / "lessons" / name).exists()}
 
@@ -140,7 +142,7 @@ def type_into_readout(page, description: str, value: str):
 
 @pytest.mark.parametrize("lesson", list(LESSONS))
 def test_lesson_runs_in_jupyterlab_and_its_panel_responds(jupyterlab, browser, screenshots, lesson):
-    slider, new_value, extreme, toggle = LESSONS[lesson]
+    slider, new_value, extreme, other = LESSONS[lesson]
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
         page.goto(f"{jupyterlab}/lab/tree/lessons/{lesson}?reset", timeout=120_000)
@@ -174,15 +176,19 @@ def test_lesson_runs_in_jupyterlab_and_its_panel_responds(jupyterlab, browser, s
         assert page.get_attribute(".course-panel img", "src") != image_before, "the figure did not change"
         panel.screenshot(path=str(screenshots / lesson.replace(".ipynb", "_changed.png")))
 
-        if toggle:  # a checkbox is clicked, not typed into: the panel retrains on that too
+        if other:  # a checkbox is clicked and a dropdown chosen from, not typed into: the panel retrains on those too
             image_before = page.get_attribute(".course-panel img", "src")
-            page.locator(".course-panel .widget-checkbox", has=page.locator(f"text='{toggle}'")).locator(
-                "input").click()
+            if other[0] == "toggle":
+                page.locator(".course-panel .widget-checkbox", has=page.locator(f"text='{other[1]}'")).locator(
+                    "input").click()
+            else:
+                page.locator(".course-panel .widget-dropdown", has=page.locator(f"label:text-is('{other[1]}')")).locator(
+                    "select").select_option(label=other[2])
             runs += 1
             wait_for_run(page, runs + 1)
             assert run_number(status_text(page)) == runs + 1, status_text(page)
-            assert page.get_attribute(".course-panel img", "src") != image_before, "the toggle changed nothing"
-            panel.screenshot(path=str(screenshots / lesson.replace(".ipynb", "_toggled.png")))
+            assert page.get_attribute(".course-panel img", "src") != image_before, f"{other} changed nothing"
+            panel.screenshot(path=str(screenshots / lesson.replace(".ipynb", "_other_control.png")))
 
         type_into_readout(page, slider, extreme)
         wait_for_run(page, runs + 2)
