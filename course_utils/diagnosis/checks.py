@@ -314,17 +314,21 @@ NORMALISERS = ("BatchNormalization", "LayerNormalization", "GroupNormalization",
 def first_layer_normalises(ad, model, trace=()) -> str:
     """The type of the model's first layer with weights when it is a normalisation layer (it rescales the inputs
     itself, so their raw scale is no problem), else ''."""
-    if ad.framework == "torch":
-        first = next((module for _, module, _, _ in trace if any(p.requires_grad for p in module.parameters())), None)
-    else:
-        first = next((layer for layer in keras_layers(model) if layer.trainable_weights), None)
+    first = _first_weighted_layer(ad, model, trace)
     name = type(first).__name__ if first is not None else ""
     return name if name in NORMALISERS else ""
 
 
+def _first_weighted_layer(ad, model, trace=()):
+    """The first layer with trainable weights: in the order the layers ran (PyTorch's ``trace``), or Keras's."""
+    if ad.framework == "torch":
+        return next((module for _, module, _, _ in trace if any(p.requires_grad for p in module.parameters())), None)
+    return next((layer for layer in keras_layers(model) if layer.trainable_weights), None)
+
+
 def _keras_first_layer_input(ad, model):
     layers = list(keras_layers(model))
-    first = next((layer for layer in layers if layer.trainable_weights), None)
+    first = _first_weighted_layer(ad, model)
     if first is None or first is layers[0]:
         return None
     try:

@@ -265,14 +265,6 @@ CONSEQUENCES = {
     "constant-inputs": ("dead-relu", "unscaled-inputs", "cannot-overfit", "zero-gradients", "init-loss-off",
                         "degenerate-batchnorm", "too-few-steps", "vanishing-gradients"),
     "rows-not-probabilities": ("cannot-overfit", "init-loss-off", "too-few-steps"),
-    "no-gradient-path": (
-        "the loss is not connected to the weights: no gradient reaches them",
-        "Keep one unbroken chain of framework tensors from the input to the loss: no .detach(), .item(), .numpy() "
-        "or torch.tensor(...) re-wrapping in forward() or in the loss.", ()),
-    "weights-unchanged": (
-        "the weights did not change between steps",
-        "Call optimizer.step() after loss.backward() in every step, with an optimizer built over this model's "
-        "parameters, and check that gradients reach them.", ()),
     "no-gradient-path": ("cannot-overfit", "update-ratio-low", "too-few-steps", "init-loss-off"),
     "weights-unchanged": ("loss-not-decreasing", "zero-gradients"),
     "constant-targets": ("dead-relu", "zero-gradients", "vanishing-gradients", "init-loss-off"),

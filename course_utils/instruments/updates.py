@@ -20,7 +20,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from ..diagnosis.findings import Report
-from ..diagnosis.setup_checks import check_optimizer_holds_model, frozen_layers
+from ..diagnosis.setup_checks import check_optimizer_holds_model, frozen_layers, parameters_left_out
 from ..fmt import sig
 from ..frameworks import framework_of, keras_layers
 
@@ -60,14 +60,13 @@ class Coverage:
 
 
 def _torch_coverage(model, optimizer) -> Coverage:
-    held_ids = {id(p) for group in optimizer.param_groups for p in group["params"]}
-    named = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
+    held_ids, named, left_out = parameters_left_out(model, optimizer)
     model_ids = {id(p) for _, p in model.named_parameters()}
     rep = Report()
     check_optimizer_holds_model(SimpleNamespace(framework="torch", optimizer=optimizer, original=model), rep, model)
     verdict = "; ".join(rep.finding("optimizer-not-on-model").evidence) if rep.codes else ""
     frozen, _ = frozen_layers(SimpleNamespace(framework="torch"), model)
-    return Coverage(tuple(name for name, _ in named), tuple(name for name, p in named if id(p) in held_ids),
+    return Coverage(tuple(name for name, _ in named), tuple(name for name, _ in named if name not in left_out),
                     len(held_ids - model_ids), tuple(frozen), verdict)
 
 
