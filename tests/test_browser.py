@@ -114,7 +114,8 @@ STATUS = ".course-panel .course-status"
 
 
 def status_text(page) -> str:
-    return page.inner_text(STATUS)
+    # textContent, not the rendered text: JupyterLab may hide a panel scrolled out of view (inner_text is then '')
+    return page.text_content(STATUS) or ""
 
 
 def run_number(text: str) -> int:
