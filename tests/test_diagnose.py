@@ -131,6 +131,72 @@ def test_unscaled_inputs_trigger_and_standardised_do_not():
     assert "unscaled-inputs" not in diagnose(mlp(), torch.rand(32, 10), y, CE, steps=0)  # [0, 1] is fine
 
 
+def test_small_inputs_are_named_when_the_model_cannot_fit_and_a_note_when_it_can():
+    """scikit-learn's diabetes features come scaled to std 0.05: a small net cannot memorise noisy targets from them
+    in the probe's budget, and the same net on standardised features can."""
+    from sklearn.datasets import load_diabetes
+
+    features, target = load_diabetes(return_X_y=True)
+    x = torch.tensor(features[:128], dtype=torch.float32)
+    y = torch.tensor((target[:128] - target.mean()) / target.std(), dtype=torch.float32).reshape(-1, 1)
+
+    def net():
+        torch.manual_seed(0)
+        return nn.Sequential(nn.Linear(10, 64), nn.ReLU(), nn.Linear(64, 1))
+
+    small = diagnose(net(), x, y, nn.MSELoss())
+    assert "unscaled-inputs" in small and "every input feature is small" in str(small)
+    assert small.finding("cannot-overfit").severity == "consequence"
+    standardised = diagnose(net(), (x - x.mean(0)) / x.std(0), y, nn.MSELoss())
+    assert not standardised.findings
+    # small inputs the probe memorises anyway (a wide net on 24 rows): a note, not a finding
+    wide = nn.Sequential(nn.Linear(10, 256), nn.ReLU(), nn.Linear(256, 1))
+    fits = diagnose(wide, x[:24], y[:24], nn.MSELoss(), optimizer=torch.optim.Adam(wide.parameters(), 1e-2))
+    assert "unscaled-inputs" not in fits and any("every input feature is small" in n for n in fits.notes)
+
+
+class _SequenceClassifier(nn.Module):
+    """An LSTM over (batch, time, features) and a head on the last time step."""
+
+    def __init__(self, batch_first, features=5, hidden=12, classes=3):
+        super().__init__()
+        torch.manual_seed(0)
+        self.rnn = nn.LSTM(features, hidden, batch_first=batch_first)
+        self.head = nn.Linear(hidden, classes)
+
+    def forward(self, x):
+        out, _ = self.rnn(x)
+        return self.head(out[:, -1])
+
+
+class _CentredOverBatch(nn.Module):
+    """Subtracts the batch's mean inside forward: each output depends on the other samples."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = mlp(6, 16, 2)
+
+    def forward(self, x):
+        return self.net(x - x.mean(0))
+
+
+def test_samples_mixed_across_the_batch_trigger_and_independent_samples_do_not():
+    g = torch.Generator().manual_seed(1)
+    sequences, labels = torch.rand(40, 7, 5, generator=g), torch.randint(0, 3, (40,), generator=g)
+    mixed = diagnose(_SequenceClassifier(batch_first=False), sequences, labels, CE, steps=0)
+    assert "samples-mixed" in mixed and "of 20 samples (sample" in str(mixed)
+    assert "samples-mixed" in diagnose(_CentredOverBatch(), *data(24, 6, 2), CE, steps=0)
+    fixed = diagnose(_SequenceClassifier(batch_first=True), sequences, labels, CE, steps=0)
+    assert "samples-mixed" in fixed.passed and not fixed.findings
+    # the inputs judged are what the LSTM receives (x), not what its head receives: no scale note on [0, 1] data
+    assert not any("unscaled-inputs" in note for note in fixed.notes)
+    # BatchNorm mixes samples only in training mode; the check runs in inference mode
+    x, y = data(32, 10, 3)
+    assert "samples-mixed" in diagnose(mlp(10, 16, 3), x, y, CE, steps=0).passed
+    batchnorm = nn.Sequential(nn.Linear(10, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 3))
+    assert "samples-mixed" in diagnose(batchnorm, x, y, CE, steps=0).passed
+
+
 @pytest.mark.parametrize("width", [16, 7])
 def test_degenerate_batchnorm(width):
     def net():

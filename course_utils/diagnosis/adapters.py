@@ -66,12 +66,13 @@ class TorchAdapter:
             return 0.0
         return max(float(group.get("weight_decay") or 0.0) for group in self.optimizer.param_groups)
 
-    def output(self, model, training):
+    def output(self, model, training, x=None):
+        """The model's output on the batch (or on ``x``, inputs of the same kind), without a gradient."""
         with self.torch.no_grad():
             was = model.training
             model.train(training)
             try:
-                return model(self.x)
+                return model(self.x if x is None else x)
             finally:
                 model.train(was)
 
@@ -116,6 +117,8 @@ class TorchAdapter:
         trace, handles = [], []
 
         def hook(module, inputs, output, name):
+            if isinstance(output, (tuple, list)) and output:  # an RNN: (outputs, hidden state)
+                output = output[0]
             if inputs and self.torch.is_tensor(inputs[0]) and self.torch.is_tensor(output):
                 trace.append((name, module, inputs[0].detach(), output.detach()))
 
@@ -188,8 +191,9 @@ class KerasAdapter:
             return 0.0
         return float(self.optimizer.get_config().get("weight_decay") or 0.0)
 
-    def output(self, model, training):
-        return model(self.x, training=training)
+    def output(self, model, training, x=None):
+        """The model's output on the batch (or on ``x``, inputs of the same kind)."""
+        return model(self.x if x is None else x, training=training)
 
     def loss_of(self, out, y=None):
         from ..instruments.for_keras import line_up  # as fit calls the loss: (n,) targets meet (n, 1) outputs

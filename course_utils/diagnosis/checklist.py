@@ -8,7 +8,8 @@ import numpy as np
 from ..frameworks import batch_size, framework_of, input_shapes, to_numpy
 from .adapters import KerasAdapter, TorchAdapter
 from .checks import (check_batchnorm, check_dead, check_gradients, check_init_loss, check_inputs, check_linear_stack,
-                     check_output, check_refused_shapes, check_softmax_twice, check_varied_inputs, check_varied_targets,
+                     check_output, check_refused_shapes, check_samples_independent, check_softmax_twice,
+                     check_varied_inputs, check_varied_targets,
                      first_layer_input, first_layer_normalises, keras_final_activation, probe_lr, probe_overfit,
                      torch_final_activation)
 from .findings import Report, mark_consequences, readings_that_fit
@@ -102,6 +103,7 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
         rep.skip("every other check", f"the loss cannot be computed on these outputs ({problem})")
         return rep
     check_output(ad, rep, out, activation)
+    check_samples_independent(ad, rep, work)
     if activation == "softmax":
         check_softmax_twice(ad, rep, work, trace)
     check_init_loss(ad, rep, init_loss, out)

@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 from ..fmt import percent, sig
-from ..frameworks import input_arrays, is_structured, keras_layers, to_numpy
+from ..frameworks import input_arrays, is_structured, keras_layers, map_inputs, to_numpy
 from ..instruments import InitLossCheck, untrained_loss
 from .setup_checks import step_size
 
@@ -56,6 +56,40 @@ def _normalised_over_batch(out: np.ndarray) -> bool:
                 and not np.allclose(p.sum(axis=-1), 1.0, atol=1e-4):
             return True
     return False
+
+
+def check_samples_independent(ad, rep, model):
+    """In inference mode each sample's output must depend on that sample alone: the second half of the batch,
+    run on its own, must get the outputs it got in the whole batch. An RNN fed (batch, time, features) without
+    batch_first, a reshape or transpose across the batch axis, or a mean over axis 0 all break this."""
+    if ad.n < 4 or "softmax-over-batch" in rep.codes:
+        return
+    half = ad.n // 2
+    try:
+        whole, again, alone = (np.asarray(to_numpy(ad.output(model, False, x)), dtype=np.float64)
+                               for x in (ad.x, ad.x, map_inputs(lambda a: a[half:], ad.x)))
+    except Exception as e:  # noqa: BLE001
+        rep.skip("samples-mixed", f"the model does not run on half the batch ({type(e).__name__}: {e}): "
+                                  "is the batch size written into the model?")
+        return
+    scale = max(float(np.abs(whole).max()), 1e-12)
+    if whole.shape != again.shape or np.abs(whole - again).max() > 1e-5 * scale:
+        rep.skip("samples-mixed", "two identical calls in inference mode gave different outputs (a random or "
+                                  "stateful model?)")
+        return
+    if alone.shape != whole[half:].shape:
+        return
+    moved = np.abs(alone - whole[half:]).reshape(len(alone), -1).max(axis=1)
+    if moved.max() <= 1e-3 * scale:
+        rep.passed.append("samples-mixed")
+        return
+    j = int(np.argmax(moved))
+    rep.add("samples-mixed",
+            [f"the second half of the batch, run on its own, got different outputs: "
+             f"{int((moved > 1e-3 * scale).sum())} of {len(alone)} samples (sample {half + j}'s output moved by {sig(moved[j])}, "
+             f"{percent(moved[j] / scale)} of the largest output), in inference mode",
+             "so a sample's output depends on the other samples of the batch: somewhere the batch axis is treated "
+             "as a time, feature or class axis, or reduced over"])
 
 
 _RANGES = {"relu": (0.0, math.inf), "sigmoid": (0.0, 1.0), "softmax": (0.0, 1.0), "tanh": (-1.0, 1.0),
@@ -382,8 +416,8 @@ def check_inputs(ad, rep, min_samples, seen=None):
             far = int(np.sum(offsets > 5))
             evidence.append(f"{far} of {int(varying.sum())} features sit more than 5 standard deviations from zero; "
                             f"feature {j}: mean {sig(mean[j])}, std {sig(std[j])}")
-    if 0 < rms.max() < 1e-2:
-        evidence.append(f"every input value is tiny (largest feature scale {sig(rms.max())})")
+    if 0 < rms.max() < 0.1:  # e.g. scikit-learn's diabetes features (std 0.05): the first layer sees little change
+        evidence.append(f"every input feature is small: the largest has scale {sig(rms.max())} (healthy: about 1)")
     if evidence:
         where = ["(measured on what the first layer with weights receives, after the model's own preprocessing)"]
         rep.add("unscaled-inputs", evidence + (where if seen is not None else []))

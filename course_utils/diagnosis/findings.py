@@ -125,6 +125,10 @@ CATALOGUE = {
         "the softmax normalises over the batch, not over the classes",
         "Apply the softmax (or log_softmax) over the class axis: dim=1 (or -1) in PyTorch, axis=-1 in Keras.",
         ("07",)),
+    "samples-mixed": (
+        "each sample's output depends on the other samples in the batch",
+        "Keep the batch on axis 0 all the way through: batch_first=True for an RNN fed (batch, time, features), "
+        "reshape, view and transpose calls that leave dim 0 alone, and reductions over the feature axis.", ()),
     "update-ratio-low": (
         "steps barely change the weights",
         "Raise the learning rate, or look for zero gradients: healthy steps change weights by about 1e-3 of "
@@ -270,6 +274,7 @@ CONSEQUENCES = {
     "constant-targets": ("dead-relu", "zero-gradients", "vanishing-gradients", "init-loss-off"),
     "unregistered-parameters": ("cannot-overfit", "too-few-steps", "update-ratio-low", "loss-not-decreasing"),
     "softmax-over-batch": ("cannot-overfit", "init-loss-off", "too-few-steps"),
+    "samples-mixed": ("cannot-overfit", "init-loss-off", "too-few-steps", "dead-relu"),
     "logits-into-probability-loss": ("cannot-overfit", "init-loss-off"),
 }
 
