@@ -9,12 +9,13 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("keras")
 
-from benchmarks.real_bugs import HELD_OUT_SO_IDS, all_cases, fresh_cases, held_out_cases  # noqa: E402
+from benchmarks.real_bugs import HELD_OUT_SO_IDS, all_cases, fresh_cases, held_out_cases, third_cases  # noqa: E402
 from course_utils.diagnosis import CATALOGUE, diagnose  # noqa: E402
 
 CASES = {c.name: c for c in all_cases()}
 HELD_OUT = {c.name: c for c in held_out_cases()}
 FRESH = {c.name: c for c in fresh_cases()}
+THIRD = {c.name: c for c in third_cases()}
 
 # buggy twin named today, fixed twin clean today; fast, and spread over frameworks and kinds
 GUARDED = ["torch_linear_xor", "torch_mse_rank1_target", "torch_lr_far_too_high",
@@ -120,6 +121,39 @@ def test_fresh_cases_are_declared_in_full_and_new():
 @pytest.mark.parametrize("name", sorted(FRESH))
 def test_fresh_builders_return_a_model_a_batch_a_loss_and_an_optimizer(name):
     c = FRESH[name]
+    for build in (c.buggy, c.fixed):
+        built = build()
+        assert len(built) == 5, f"{name}: build must return (model, x, y, loss, optimizer)"
+        model, x, y, loss, optimizer = built
+        assert model is not None and loss is not None and optimizer is not None
+        assert len(x) == len(y) <= 256
+        _runs_on_its_batch(c, model, x)
+
+
+# --- the third held-out set (third_cases.py): well formed only, diagnose is never called on it here ---
+
+def test_third_cases_are_declared_in_full_and_new():
+    """The third set is for one final run (`python -m benchmarks.real_bugs --third`), not a regression guard."""
+    assert len(THIRD) == len(third_cases()), "case names must be unique"
+    assert not set(THIRD) & (set(CASES) | set(HELD_OUT) | set(FRESH)), "a third-set case must not share a name"
+    used = {c.source for c in all_cases() + held_out_cases() + fresh_cases()}
+    frameworks = defaultdict(int)
+    for c in THIRD.values():
+        frameworks[c.framework] += 1
+        assert c.name.startswith(f"third_{c.framework}_"), c.name
+        assert c.source.startswith("http"), c.name
+        assert c.source not in used, f"{c.name}: source already used by another set"
+        for post in re.findall(r"stackoverflow\.com/questions/(\d+)", c.source + " " + c.note):
+            assert post not in HELD_OUT_SO_IDS, f"{c.name}: a DeepLocalize held-out post"
+        assert c.bug.strip() and c.fix.strip() and c.kind.strip(), c.name
+        assert c.expected <= set(CATALOGUE), f"{c.name}: not in the catalogue: {c.expected - set(CATALOGUE)}"
+        assert c.expected or "Outside what diagnose can see" in c.note, f"{c.name}: no code and no reason"
+    assert frameworks["keras"] >= 5 and frameworks["torch"] >= 9, dict(frameworks)
+
+
+@pytest.mark.parametrize("name", sorted(THIRD))
+def test_third_builders_return_a_model_a_batch_a_loss_and_an_optimizer(name):
+    c = THIRD[name]
     for build in (c.buggy, c.fixed):
         built = build()
         assert len(built) == 5, f"{name}: build must return (model, x, y, loss, optimizer)"

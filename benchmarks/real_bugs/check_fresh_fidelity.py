@@ -1,13 +1,13 @@
-"""Fidelity check for the fresh held-out set, without diagnose.
+"""Fidelity check for the fresh (second) and third held-out sets, without diagnose.
 
-For every case in ``fresh_cases.py``, both twins are trained with plain code on the case's own
-batch (PyTorch: a zero_grad/backward/step loop; Keras: compile + train_on_batch on the whole
+For every case in ``fresh_cases.py`` (``third_cases.py`` with ``--third``), both twins are
+trained with plain code on the case's own batch (PyTorch: a zero_grad/backward/step loop; Keras: compile + train_on_batch on the whole
 batch), and one line per case prints the loss at the first and last step, whether a NaN/inf
 appeared, the training accuracy where the targets are classes, for PyTorch how many of the
 model's parameter tensors moved, or the error the twin raised.
 The buggy twin should show the thread's symptom and the fixed twin should learn.
 
-    python -m benchmarks.real_bugs.check_fresh_fidelity [--steps 300] [NAME ...]
+    python -m benchmarks.real_bugs.check_fresh_fidelity [--steps 300] [--third] [NAME ...]
 """
 from __future__ import annotations
 
@@ -27,6 +27,8 @@ def _accuracy_numpy(out, y, probabilities):
     out, y = np.asarray(out, dtype=np.float64), np.asarray(y)
     if not np.all(np.isfinite(out)):
         return None
+    if y.ndim > 2 and out.shape == y.shape:  # per-pixel (or per-step) class rows: score every position
+        out, y = out.reshape(-1, out.shape[-1]), y.reshape(-1, y.shape[-1])
     if y.ndim == 1 and y.dtype.kind in "iu":  # integer labels
         return float((out.argmax(axis=1) == y).mean()) if out.ndim == 2 else None
     if y.ndim == 2 and y.shape[1] > 1 and set(np.unique(y)) <= {0.0, 1.0} and np.allclose(y.sum(axis=1), 1):
@@ -119,13 +121,18 @@ def run_twin(c, buggy, steps):
 
 
 def main(argv=None):
-    from . import fresh_cases
+    from . import fresh_cases, third_cases
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*")
     parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--third", action="store_true", help="check the third held-out set (third_cases.py)")
     args = parser.parse_args(argv)
-    cases = [c for c in fresh_cases() if not args.names or c.name in args.names]
+    pool = third_cases() if args.third else fresh_cases()
+    unknown = set(args.names) - {c.name for c in pool}
+    if unknown:
+        parser.error(f"unknown case(s): {', '.join(sorted(unknown))}")
+    cases = [c for c in pool if not args.names or c.name in args.names]
     start = time.time()
     for c in cases:
         buggy, fixed = run_twin(c, True, args.steps), run_twin(c, False, args.steps)
