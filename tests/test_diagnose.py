@@ -197,6 +197,28 @@ def test_samples_mixed_across_the_batch_trigger_and_independent_samples_do_not()
     assert "samples-mixed" in diagnose(batchnorm, x, y, CE, steps=0).passed
 
 
+@pytest.mark.parametrize("labels,words", [
+    (lambda y: y.int(), "the targets are int32"),
+    (lambda y: y.float(), "the targets are float32"),
+    (lambda y: y - 1, "run from -1 to 1, but the output has 3 classes"),
+    (lambda y: y + 1, "run from 1 to 3, but the output has 3 classes"),
+])
+def test_targets_that_are_not_class_indices_are_named_not_raised(labels, words):
+    x, y = data(30, 6, 3)
+    report = diagnose(mlp(6, 12, 3), x, labels(y), CE, steps=0)
+    assert "labels-not-class-indices" in report and words in str(report)
+    assert "target-shape-broadcast" not in report
+
+
+def test_class_indices_and_probability_targets_pass_the_label_check():
+    x, y = data(30, 6, 3)
+    assert "labels-not-class-indices" in diagnose(mlp(6, 12, 3), x, y, CE, steps=0).passed
+    assert "labels-not-class-indices" in diagnose(mlp(6, 12, 3), x, y.to(torch.uint8), CE, steps=0).passed
+    soft = torch.softmax(torch.randn(30, 3, generator=torch.Generator().manual_seed(2)), dim=1)
+    report = diagnose(mlp(6, 12, 3), x, soft, CE, steps=0)  # probabilities of the output's shape: no indices
+    assert "labels-not-class-indices" not in report and "labels-not-class-indices" not in report.passed
+
+
 @pytest.mark.parametrize("width", [16, 7])
 def test_degenerate_batchnorm(width):
     def net():

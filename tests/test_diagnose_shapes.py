@@ -179,3 +179,15 @@ def test_diagnose_on_a_keras_model_writes_nothing_to_stderr():
                             cwd=Path(__file__).resolve().parents[1])
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stderr.split("DIAGNOSE STARTS", 1)[1].strip() == ""
+
+
+@pytest.mark.parametrize("labels", [LABELS - 1, LABELS + 1])
+def test_keras_labels_outside_the_classes_are_named_as_fit_refuses_them(labels):
+    model = keras_mlp(3)
+    model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    with pytest.raises(Exception, match="is not in \\[0, 3\\)"):
+        model.fit(X, labels, epochs=1, verbose=0)
+    report = diagnose(keras_mlp(3), X, labels, keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    assert "labels-not-class-indices" in report and "but the output has 3 classes" in str(report)
+    fine = diagnose(keras_mlp(3), X, LABELS.astype("float32"), "sparse_categorical_crossentropy", steps=0)
+    assert "labels-not-class-indices" in fine.passed  # Keras takes whole-number floats as indices

@@ -34,6 +34,7 @@ class TorchAdapter:
         self.x = map_inputs(self._input_tensor, x)
         self.n = batch_size(self.x)
         y_t = y if torch.is_tensor(y) else torch.as_tensor(np.asarray(y))
+        self.given_target_dtype = str(y_t.dtype).replace("torch.", "")  # before the probes' own conversion below
         if self.info.kind == "cross_entropy" and not y_t.is_floating_point():
             y_t = y_t.long()
         elif y_t.is_floating_point() and y_t.dtype == torch.float64:

@@ -7,11 +7,10 @@ import numpy as np
 
 from ..frameworks import batch_size, framework_of, input_shapes, to_numpy
 from .adapters import KerasAdapter, TorchAdapter
-from .checks import (check_batchnorm, check_dead, check_gradients, check_init_loss, check_inputs, check_linear_stack,
-                     check_output, check_refused_shapes, check_samples_independent, check_softmax_twice,
-                     check_varied_inputs, check_varied_targets,
-                     first_layer_input, first_layer_normalises, keras_final_activation, probe_lr, probe_overfit,
-                     torch_final_activation)
+from .checks import (check_batchnorm, check_class_labels, check_dead, check_gradients, check_init_loss, check_inputs,
+                     check_linear_stack, check_output, check_refused_shapes, check_samples_independent,
+                     check_softmax_twice, check_varied_inputs, check_varied_targets, first_layer_input,
+                     first_layer_normalises, keras_final_activation, probe_lr, probe_overfit, torch_final_activation)
 from .findings import Report, mark_consequences, readings_that_fit
 from .setup_checks import (check_frozen, check_optimizer_holds_model, check_unregistered, judge_frozen_after_probe,
                            judge_step_size, stalls)
@@ -90,6 +89,7 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
     if len(out) != n_x:
         raise ValueError(f"the model returned {len(out)} outputs for {n_x} inputs")
     activation = torch_final_activation(ad, trace, out_t) if framework == "torch" else keras_final_activation(work)
+    check_class_labels(ad, rep, out)
     try:
         init_loss = ad.loss_of(out_t)
     except Exception as e:  # noqa: BLE001

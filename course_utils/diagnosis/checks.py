@@ -47,6 +47,33 @@ def check_refused_shapes(ad, rep, out, problem):
         rep.add("target-shape-broadcast", evidence)
 
 
+def check_class_labels(ad, rep, out):
+    """Targets given as class indices (a cross-entropy over the output's class axis) must be whole numbers from 0
+    to the number of classes - 1 and, for PyTorch, int64: the loss raises on anything else."""
+    if ad.info.kind != "cross_entropy" or not ad.info.sparse or out.ndim < 2:
+        return
+    y = np.asarray(to_numpy(ad.y))
+    classes_axis = 1 if ad.framework == "torch" else out.ndim - 1
+    without_classes = out.shape[:classes_axis] + out.shape[classes_axis + 1:]
+    if y.shape not in (without_classes, without_classes + (1,)) or y.size == 0:
+        return  # not one index per sample (or pixel): one-hot or probability targets, judged elsewhere
+    k, evidence = out.shape[classes_axis], []
+    given = getattr(ad, "given_target_dtype", str(y.dtype))
+    if ad.framework == "torch" and given not in ("int64", "uint8"):
+        evidence.append(f"the targets are {given}, and {ad.info.name} takes class indices only as int64 "
+                        "(it raises: expected target dtype to be Long)")
+    if not np.all(np.isfinite(y)) or np.any(np.mod(y, 1) != 0):
+        evidence.append("some targets are not whole numbers, so they cannot be class indices")
+    elif y.min() < 0 or y.max() >= k:
+        outside = int(np.sum((y < 0) | (y >= k)))
+        evidence.append(f"the targets run from {int(y.min())} to {int(y.max())}, but the output has {k} classes, "
+                        f"numbered 0..{k - 1}: {outside} of {y.size} targets name no output")
+    if evidence:
+        rep.add("labels-not-class-indices", evidence)
+    else:
+        rep.passed.append("labels-not-class-indices")
+
+
 def _normalised_over_batch(out: np.ndarray) -> bool:
     """A softmax (or log_softmax) over the batch axis: every column, not every row, sums to 1."""
     if out.ndim != 2 or out.shape[0] < 2 or out.shape[0] == out.shape[1]:
@@ -86,8 +113,8 @@ def check_samples_independent(ad, rep, model):
     j = int(np.argmax(moved))
     rep.add("samples-mixed",
             [f"the second half of the batch, run on its own, got different outputs: "
-             f"{int((moved > 1e-3 * scale).sum())} of {len(alone)} samples (sample {half + j}'s output moved by {sig(moved[j])}, "
-             f"{percent(moved[j] / scale)} of the largest output), in inference mode",
+             f"{int((moved > 1e-3 * scale).sum())} of {len(alone)} samples (sample {half + j}'s output moved by "
+             f"{sig(moved[j])}, {percent(moved[j] / scale)} of the largest output), in inference mode",
              "so a sample's output depends on the other samples of the batch: somewhere the batch axis is treated "
              "as a time, feature or class axis, or reduced over"])
 

@@ -125,6 +125,10 @@ CATALOGUE = {
         "the softmax normalises over the batch, not over the classes",
         "Apply the softmax (or log_softmax) over the class axis: dim=1 (or -1) in PyTorch, axis=-1 in Keras.",
         ("07",)),
+    "labels-not-class-indices": (
+        "the targets are not class indices the loss can use",
+        "Give the loss one whole number per sample from 0 to the number of classes - 1 (int64 in PyTorch: y.long()): "
+        "map labels such as -1/1 or 1..K onto 0..K-1, and make the output as wide as the number of classes.", ()),
     "samples-mixed": (
         "each sample's output depends on the other samples in the batch",
         "Keep the batch on axis 0 all the way through: batch_first=True for an RNN fed (batch, time, features), "
@@ -274,6 +278,7 @@ CONSEQUENCES = {
     "constant-targets": ("dead-relu", "zero-gradients", "vanishing-gradients", "init-loss-off"),
     "unregistered-parameters": ("cannot-overfit", "too-few-steps", "update-ratio-low", "loss-not-decreasing"),
     "softmax-over-batch": ("cannot-overfit", "init-loss-off", "too-few-steps"),
+    "labels-not-class-indices": ("cannot-overfit", "init-loss-off", "target-shape-broadcast", "non-finite-loss"),
     "samples-mixed": ("cannot-overfit", "init-loss-off", "too-few-steps", "dead-relu"),
     "logits-into-probability-loss": ("cannot-overfit", "init-loss-off"),
 }
