@@ -191,3 +191,14 @@ def test_keras_labels_outside_the_classes_are_named_as_fit_refuses_them(labels):
     assert "labels-not-class-indices" in report and "but the output has 3 classes" in str(report)
     fine = diagnose(keras_mlp(3), X, LABELS.astype("float32"), "sparse_categorical_crossentropy", steps=0)
     assert "labels-not-class-indices" in fine.passed  # Keras takes whole-number floats as indices
+
+
+@pytest.mark.parametrize("activation,named", [("softmax", False), ("sigmoid", True)])
+def test_rows_of_classes_per_pixel_are_read_on_the_last_axis(activation, named):
+    """A segmentation head: each pixel's softmax sums to 1 along the last axis of a (n, h, w, classes) output."""
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(6, 3, padding="same", activation="relu"),
+                              keras.layers.Conv2D(3, 1, activation=activation)])
+    masks = np.eye(3, dtype="float32")[RNG.integers(0, 3, size=(N, 8, 8))]
+    report = diagnose(model, IMAGES, masks, "categorical_crossentropy", steps=0)
+    assert ("rows-not-probabilities" in report) is named

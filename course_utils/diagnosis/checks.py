@@ -18,7 +18,12 @@ def _fraction(mask) -> float:
 
 def _probability_rows(out: np.ndarray) -> bool:
     """Every row non-negative and summing to 1 (a softmax's output), over >= 2 classes."""
-    if out.ndim < 2 or out.shape[-1] < 2 or out.ndim != 2:
+    return out.ndim == 2 and _probabilities_on_last_axis(out)
+
+
+def _probabilities_on_last_axis(out: np.ndarray) -> bool:
+    """The same along the last axis of an output of any rank (Keras: one row of classes per pixel or time step)."""
+    if out.ndim < 2 or out.shape[-1] < 2:
         return False
     return bool(np.all(out >= 0) and np.allclose(out.sum(axis=-1), 1.0, atol=1e-4))
 
@@ -190,7 +195,7 @@ def check_output(ad, rep, out, activation):
                  + (" and are probabilities: use log_softmax" if probs else ": add log_softmax")])
     elif info.expects == "probabilities" and info.kind in ("cross_entropy", "binary_cross_entropy"):
         in_range = bool(np.all((out >= 0) & (out <= 1)))
-        rows_ok = _probability_rows(out) if info.kind == "cross_entropy" and n_out >= 2 else in_range
+        rows_ok = _probabilities_on_last_axis(out) if info.kind == "cross_entropy" and n_out >= 2 else in_range
         if info.kind == "cross_entropy" and n_out >= 2 and in_range and not rows_ok:
             sums = out.sum(axis=-1)
             rep.add("rows-not-probabilities",
