@@ -19,6 +19,7 @@ lesson uses it, and it never imports a lesson's module.
     training/           the training loops and the caches that make live retraining fast
     diagnosis/          cu.diagnose and cu.watch: the debugging checklist as code
     labs                what every lab check shares: verdicts, time limits, calling a student's code
+    site                the course site: README, lessons and labs as static HTML (python -m course_utils.site)
     lessons/            one module per lesson: its data and the plumbing its notebook would carry
     checks/             one module per lab: the check that grades it
 

@@ -1,8 +1,9 @@
-"""The course in a real browser: JupyterLab, headless Chromium, a student's clicks.
+"""The course in a real browser: JupyterLab and Notebook 7, headless Chromium, a student's clicks.
 
-For each lesson below, the test starts JupyterLab on loopback (no token) over
-a temporary copy of lessons/ (running cells in the browser autosaves the
-notebook, which must not touch the committed outputs), opens the lesson, runs
+The test starts one Jupyter server on loopback (no token) over a temporary copy
+of lessons/ (running cells in the browser autosaves the notebook, which must
+not touch the committed outputs); it serves both frontends. For each lesson
+below in JupyterLab, and for lesson 00 in Notebook 7, it opens the lesson, runs
 all cells, and checks that no cell shows an error and that widgets render as
 widgets. Then it types a new value into a slider's readout as a person does,
 waits for the retrain, and checks that the figure changed and the status line
@@ -10,12 +11,18 @@ reports the new run; then an extreme value, which must produce a message
 rather than a dead panel. Screenshots of each panel go to a folder the test
 prints.
 
+The server is started as the README's `jupyter lab` is, with a fresh user
+configuration (a first run) and no flag about news: JupyterLab's first-run
+"official Jupyter news?" prompt must stay away because of the settings that
+requirements.txt installs (jupyterlab-settings/), and the test checks that it does.
+
 Needs Chromium (Debian's package: /usr/bin/chromium, or CHROMIUM=path) and
 Playwright. CI installs both; elsewhere the test is skipped with the reason
 when Chromium is missing.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -25,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -43,6 +51,19 @@ LESSONS = {
     "08_weights_never_move.ipynb": ("dropout rate", "0.5", "5", ("toggle", "skip optimizer.step()")),
 }
 LESSONS = {name: spec for name, spec in LESSONS.items() if (ROOT / "lessons" / name).exists()}
+
+# frontend -> (the address of a lesson, a JavaScript test that the page shows its kernel idle). Notebook 7 also
+# shows "idle" before its kernel has started; wait_for_kernel covers that.
+FRONTENDS = {
+    "jupyterlab": ("/lab/tree/lessons/{lesson}?reset",
+                   "/\\|\\s*Idle/.test(document.querySelector('#jp-main-statusbar')?.textContent || '')"),
+    "notebook7": ("/notebooks/lessons/{lesson}",
+                  "document.querySelector('.jp-Notebook-ExecutionIndicator')?.dataset.status === 'idle'"),
+}
+# Notebook 7 runs one lesson: the panel and the widget extension are the same in both frontends; the page around them is not.
+CASES = [("jupyterlab", lesson) for lesson in LESSONS] + [
+    ("notebook7", lesson) for lesson in LESSONS if lesson.startswith("00_")]
+NEWS_PROMPT = "Would you like to get notified about official Jupyter news?"
 
 if not Path(CHROMIUM).exists():
     reason = f"Chromium not found at {CHROMIUM} (apt-get install chromium, or set CHROMIUM)"
@@ -66,8 +87,8 @@ def screenshots():
 
 
 @pytest.fixture(scope="module")
-def jupyterlab():
-    """JupyterLab over a copy of lessons/; stopped (its whole process group) afterwards."""
+def jupyter_server():
+    """JupyterLab's server (Notebook 7 too) over a copy of lessons/; stopped (its whole process group) afterwards."""
     work = Path(tempfile.mkdtemp(prefix="course-browser-"))
     shutil.copytree(ROOT / "lessons", work / "lessons")
     port = free_port()
@@ -77,8 +98,7 @@ def jupyterlab():
     log = open(work / "server.log", "w")
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-         "--IdentityProvider.token=", "--ServerApp.password=", "--allow-root", f"--ServerApp.root_dir={work}",
-         "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+         "--IdentityProvider.token=", "--ServerApp.password=", "--allow-root", f"--ServerApp.root_dir={work}"],
         env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     try:
@@ -131,6 +151,20 @@ def wait_for_run(page, number: int, timeout_s: float = 180):
     )
 
 
+def wait_for_kernel(server: str, path: str, timeout_s: float = 180):
+    """Until the server has an idle kernel for the notebook at `path` with a browser connected: a run-all before that is lost."""
+    deadline = time.time() + timeout_s
+    while True:
+        with urllib.request.urlopen(f"{server}/api/sessions", timeout=30) as reply:
+            sessions = json.load(reply)
+        if any(session["path"] == path and session["kernel"]["connections"] > 0
+               and session["kernel"]["execution_state"] == "idle" for session in sessions):
+            return
+        if time.time() > deadline:
+            raise AssertionError(f"no idle kernel with a browser connected for {path} after {timeout_s} s: {sessions}")
+        time.sleep(0.5)
+
+
 def type_into_readout(page, description: str, value: str):
     """Click a slider's readout, replace its text and press Enter, as a person does."""
     slider = page.locator(".course-panel .widget-slider", has=page.locator(f"label:text-is('{description}')"))
@@ -141,16 +175,31 @@ def type_into_readout(page, description: str, value: str):
     page.keyboard.press("Enter")
 
 
-@pytest.mark.parametrize("lesson", list(LESSONS))
-def test_lesson_runs_in_jupyterlab_and_its_panel_responds(jupyterlab, browser, screenshots, lesson):
+def test_jupyterlab_reads_the_course_settings(jupyter_server):
+    """The settings requirements.txt installs are JupyterLab's defaults: never ask about news, never check for updates."""
+    settings = f"{jupyter_server}/lab/api/settings/@jupyterlab/apputils-extension:notification"
+    with urllib.request.urlopen(settings, timeout=30) as reply:
+        defaults = {name: spec["default"] for name, spec in json.load(reply)["schema"]["properties"].items()}
+    assert defaults["fetchNews"] == "false", "jupyterlab-settings/ is not installed: pip install -r requirements.txt"
+    assert defaults["checkForUpdates"] is False
+    # nbgrader is installed for the instructors' export; its menus stay out of a student's JupyterLab
+    with urllib.request.urlopen(f"{jupyter_server}/lab", timeout=30) as reply:
+        page = reply.read().decode()
+    config = json.loads(page.split('id="jupyter-config-data"', 1)[1].split(">", 1)[1].split("</script>", 1)[0])
+    assert "@jupyter/nbgrader" in config["disabledExtensions"]
+
+
+@pytest.mark.parametrize("frontend, lesson", CASES)
+def test_lesson_runs_and_its_panel_responds(jupyter_server, browser, screenshots, frontend, lesson):
     slider, new_value, extreme, other = LESSONS[lesson]
+    address, kernel_ready = FRONTENDS[frontend]
+    shot = f"{frontend}_{lesson.replace('.ipynb', '')}"
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
-        page.goto(f"{jupyterlab}/lab/tree/lessons/{lesson}?reset", timeout=120_000)
+        page.goto(jupyter_server + address.format(lesson=lesson), timeout=120_000)
         page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
-        # The status bar says "Idle" only once the kernel has started; a run-all before that is lost.
-        page.wait_for_function("() => /\\|\\s*Idle/.test(document.querySelector('#jp-main-statusbar')?.textContent || '')",
-                               timeout=180_000)
+        wait_for_kernel(jupyter_server, f"lessons/{lesson}")
+        page.wait_for_function(f"() => {kernel_ready}", timeout=180_000)
         page.click(".jp-Notebook .jp-Cell >> nth=0")
         page.click("div.lm-MenuBar-itemLabel:text-is('Run')")
         page.click("div.lm-Menu-itemLabel:text-is('Run All Cells')")
@@ -167,6 +216,8 @@ def test_lesson_runs_in_jupyterlab_and_its_panel_responds(jupyterlab, browser, s
         assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count() == 0
         assert page.locator("text=/(IntSlider|FloatLogSlider|HBox)\\(/").count() == 0, "widgets shown as text"
         assert page.locator(".course-panel .widget-slider").count() >= 1
+        # Long after JupyterLab would have asked (it asks as soon as it has loaded its settings); Notebook 7 never asks.
+        assert page.get_by_text(NEWS_PROMPT).count() == 0, "JupyterLab asks about news: see jupyterlab-settings/"
         runs = run_number(status_text(page))  # the notebook may already have driven its panel
         image_before = page.get_attribute(".course-panel img", "src")
 
@@ -175,7 +226,7 @@ def test_lesson_runs_in_jupyterlab_and_its_panel_responds(jupyterlab, browser, s
         second = status_text(page)
         assert run_number(second) == runs + 1, second
         assert page.get_attribute(".course-panel img", "src") != image_before, "the figure did not change"
-        panel.screenshot(path=str(screenshots / lesson.replace(".ipynb", "_changed.png")))
+        panel.screenshot(path=str(screenshots / f"{shot}_changed.png"))
 
         if other:  # a checkbox is clicked and a dropdown chosen from, not typed into: the panel retrains on those too
             image_before = page.get_attribute(".course-panel img", "src")
@@ -189,13 +240,16 @@ def test_lesson_runs_in_jupyterlab_and_its_panel_responds(jupyterlab, browser, s
             wait_for_run(page, runs + 1)
             assert run_number(status_text(page)) == runs + 1, status_text(page)
             assert page.get_attribute(".course-panel img", "src") != image_before, f"{other} changed nothing"
-            panel.screenshot(path=str(screenshots / lesson.replace(".ipynb", "_other_control.png")))
+            panel.screenshot(path=str(screenshots / f"{shot}_other_control.png"))
 
         type_into_readout(page, slider, extreme)
         wait_for_run(page, runs + 2)
         third = status_text(page)
         assert "Error" not in third
         assert any(word in third for word in ("clamped", "diverged", "Not run")), third
-        panel.screenshot(path=str(screenshots / lesson.replace(".ipynb", "_extreme.png")))
+        panel.screenshot(path=str(screenshots / f"{shot}_extreme.png"))
+    except Exception:
+        page.screenshot(path=str(screenshots / f"{shot}_failed.png"))  # the whole page, as it was when the test failed
+        raise
     finally:
         page.close()
