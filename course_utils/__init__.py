@@ -20,6 +20,7 @@ lesson uses it, and it never imports a lesson's module.
     diagnosis/          cu.diagnose and cu.watch: the debugging checklist as code
     labs                what every lab check shares: verdicts, time limits, calling a student's code
     site                the course site: README, lessons and labs as static HTML (python -m course_utils.site)
+    grade/              grading a class's lab submissions (python -m course_utils.grade), and the nbgrader export
     lessons/            one module per lesson: its data and the plumbing its notebook would carry
     checks/             one module per lab: the check that grades it
 

@@ -9,24 +9,15 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+# Reading notebooks is shared with the class grader.
+from course_utils.grade.notebooks import code_cells, read, stdout_of, tagged  # noqa: F401
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_FOLDERS = ("lessons", "labs", "solutions")
 
 
 def all_notebooks():
     return sorted(p for folder in NOTEBOOK_FOLDERS for p in (ROOT / folder).glob("*.ipynb"))
-
-
-def read(path) -> nbformat.NotebookNode:
-    return nbformat.read(str(path), as_version=4)
-
-
-def code_cells(nb):
-    return [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
-
-
-def tagged(nb, tag):
-    return [c for c in nb.cells if tag in c.get("metadata", {}).get("tags", [])]
 
 
 def execute(path, append_source: str | None = None, timeout: int = 600, env: dict | None = None):
@@ -50,10 +41,6 @@ def execute(path, append_source: str | None = None, timeout: int = 600, env: dic
         os.environ.clear()
         os.environ.update(saved)
     return nb
-
-
-def stdout_of(cell) -> str:
-    return "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream" and o.name == "stdout")
 
 
 def lab_check_results(path):
