@@ -85,8 +85,6 @@ def test_every_held_out_case_is_declared_in_full_from_a_held_out_post_and_its_bu
             assert model is not None and loss is not None and optimizer is not None
 
 
-# --- the second, fresh held-out set (fresh_cases.py): well formed only, diagnose is never called on it here ---
-
 def _runs_on_its_batch(c, model, x):
     if c.framework == "torch":
         import torch
@@ -99,61 +97,39 @@ def _runs_on_its_batch(c, model, x):
     assert out.shape[0] == len(x), f"{c.name}: one output row per sample"
 
 
-def test_fresh_cases_are_declared_in_full_and_new():
-    """The fresh set is a measurement (`python -m benchmarks.real_bugs --fresh`), not a regression guard."""
-    assert len(FRESH) == len(fresh_cases()), "case names must be unique"
-    assert not set(FRESH) & (set(CASES) | set(HELD_OUT)), "a fresh case must not share a name with another set"
-    used = {c.source for c in all_cases()} | {c.source for c in held_out_cases()}
+# The later held-out sets (fresh_cases.py, third_cases.py) are measurements run once
+# (`python -m benchmarks.real_bugs --fresh` / `--third`), never regression guards: here they are
+# checked to be well formed and new, and diagnose is never called on them.
+LATER_SETS = {  # prefix: (the set as listed, the sets built before it, least Keras cases, least PyTorch cases)
+    "fresh": (fresh_cases(), (CASES, HELD_OUT), 10, 10),
+    "third": (third_cases(), (CASES, HELD_OUT, FRESH), 5, 9),
+}
+
+
+@pytest.mark.parametrize("prefix", sorted(LATER_SETS))
+def test_later_held_out_cases_are_declared_in_full_and_new(prefix):
+    listed, earlier, least_keras, least_torch = LATER_SETS[prefix]
+    cases = {c.name: c for c in listed}
+    assert len(cases) == len(listed), "case names must be unique"
+    assert not set(cases) & {name for other in earlier for name in other}, "a case name is taken by an earlier set"
+    used = {c.source for other in earlier for c in other.values()}
     frameworks = defaultdict(int)
-    for c in FRESH.values():
+    for c in cases.values():
         frameworks[c.framework] += 1
-        assert c.name.startswith(f"fresh_{c.framework}_"), c.name
+        assert c.name.startswith(f"{prefix}_{c.framework}_"), c.name
         assert c.source.startswith("http"), c.name
-        assert c.source not in used, f"{c.name}: source already used by the tuned or held-out set"
+        assert c.source not in used, f"{c.name}: source already used by an earlier set"
         for post in re.findall(r"stackoverflow\.com/questions/(\d+)", c.source + " " + c.note):
             assert post not in HELD_OUT_SO_IDS, f"{c.name}: a DeepLocalize held-out post"
         assert c.bug.strip() and c.fix.strip() and c.kind.strip(), c.name
         assert c.expected <= set(CATALOGUE), f"{c.name}: not in the catalogue: {c.expected - set(CATALOGUE)}"
         assert c.expected or "Outside what diagnose can see" in c.note, f"{c.name}: no code and no reason"
-    assert len(FRESH) >= 24 and frameworks["keras"] >= 10 and frameworks["torch"] >= 10, dict(frameworks)
+    assert frameworks["keras"] >= least_keras and frameworks["torch"] >= least_torch, dict(frameworks)
 
 
-@pytest.mark.parametrize("name", sorted(FRESH))
-def test_fresh_builders_return_a_model_a_batch_a_loss_and_an_optimizer(name):
-    c = FRESH[name]
-    for build in (c.buggy, c.fixed):
-        built = build()
-        assert len(built) == 5, f"{name}: build must return (model, x, y, loss, optimizer)"
-        model, x, y, loss, optimizer = built
-        assert model is not None and loss is not None and optimizer is not None
-        assert len(x) == len(y) <= 256
-        _runs_on_its_batch(c, model, x)
-
-
-# --- the third held-out set (third_cases.py): well formed only, diagnose is never called on it here ---
-
-def test_third_cases_are_declared_in_full_and_new():
-    """The third set is for one final run (`python -m benchmarks.real_bugs --third`), not a regression guard."""
-    assert len(THIRD) == len(third_cases()), "case names must be unique"
-    assert not set(THIRD) & (set(CASES) | set(HELD_OUT) | set(FRESH)), "a third-set case must not share a name"
-    used = {c.source for c in all_cases() + held_out_cases() + fresh_cases()}
-    frameworks = defaultdict(int)
-    for c in THIRD.values():
-        frameworks[c.framework] += 1
-        assert c.name.startswith(f"third_{c.framework}_"), c.name
-        assert c.source.startswith("http"), c.name
-        assert c.source not in used, f"{c.name}: source already used by another set"
-        for post in re.findall(r"stackoverflow\.com/questions/(\d+)", c.source + " " + c.note):
-            assert post not in HELD_OUT_SO_IDS, f"{c.name}: a DeepLocalize held-out post"
-        assert c.bug.strip() and c.fix.strip() and c.kind.strip(), c.name
-        assert c.expected <= set(CATALOGUE), f"{c.name}: not in the catalogue: {c.expected - set(CATALOGUE)}"
-        assert c.expected or "Outside what diagnose can see" in c.note, f"{c.name}: no code and no reason"
-    assert frameworks["keras"] >= 5 and frameworks["torch"] >= 9, dict(frameworks)
-
-
-@pytest.mark.parametrize("name", sorted(THIRD))
-def test_third_builders_return_a_model_a_batch_a_loss_and_an_optimizer(name):
-    c = THIRD[name]
+@pytest.mark.parametrize("name", sorted(FRESH) + sorted(THIRD))
+def test_later_builders_return_a_model_a_batch_a_loss_and_an_optimizer(name):
+    c = FRESH.get(name) or THIRD[name]
     for build in (c.buggy, c.fixed):
         built = build()
         assert len(built) == 5, f"{name}: build must return (model, x, y, loss, optimizer)"
