@@ -202,3 +202,9 @@ def test_rows_of_classes_per_pixel_are_read_on_the_last_axis(activation, named):
     masks = np.eye(3, dtype="float32")[RNG.integers(0, 3, size=(N, 8, 8))]
     report = diagnose(model, IMAGES, masks, "categorical_crossentropy", steps=0)
     assert ("rows-not-probabilities" in report) is named
+
+
+def test_a_loss_name_keras_does_not_know_is_refused_with_the_names_it_does():
+    with pytest.raises(ValueError, match="no loss called 'spare_categorical_crossentropy'.*did you mean "
+                                         "'sparse_categorical_crossentropy'"):
+        diagnose(keras_mlp(3), X, LABELS, "spare_categorical_crossentropy", steps=0)
