@@ -134,20 +134,6 @@ class TorchAdapter:
         return trace, out
 
 
-def _keras_loss(keras, name: str):
-    """Keras's loss function called ``name``; a name Keras does not know is refused as compile() refuses it,
-    with the nearest names it does know."""
-    import difflib
-
-    try:
-        return keras.losses.get(name)
-    except ValueError:
-        known = [n for n in dir(keras.losses) if not n.startswith("_") and n.islower()]
-        close = difflib.get_close_matches(name, known, n=2)
-        raise ValueError(f"Keras has no loss called {name!r} (model.compile refuses it too)"
-                         + (f": did you mean {' or '.join(repr(c) for c in close)}?" if close else "")) from None
-
-
 class KerasAdapter:
     framework = "keras"
 
@@ -167,7 +153,9 @@ class KerasAdapter:
         if self.y.dtype == np.float64:
             self.y = self.y.astype(np.float32)
         self.optimizer = optimizer
-        self.loss_fn = _keras_loss(keras, loss) if isinstance(loss, str) else loss
+        from ..instruments.for_keras import loss_function
+
+        self.loss_fn = loss_function(loss)
 
     def copy(self):
         try:

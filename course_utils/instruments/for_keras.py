@@ -75,9 +75,27 @@ def unreached_layers(model, x, y, loss_fn) -> list:
     return layers_without_gradient(*_fresh_grads(model, x, y, loss_fn))
 
 
+def loss_function(loss):
+    """The loss function for ``loss``: a name as ``compile`` takes it ("mse"), or a callable, returned as is.
+
+    A name Keras does not know is refused, as ``compile`` refuses it, with the nearest names it does know.
+    """
+    if not isinstance(loss, str):
+        return loss
+    import difflib
+
+    try:
+        return keras.losses.get(loss)
+    except ValueError:
+        known = [n for n in dir(keras.losses) if not n.startswith("_") and n.islower()]
+        close = difflib.get_close_matches(loss, known, n=2)
+        raise ValueError(f"Keras has no loss called {loss!r} (model.compile refuses it too)"
+                         + (f": did you mean {' or '.join(repr(c) for c in close)}?" if close else "")) from None
+
+
 def _fresh_grads(model, x, y, loss_fn):
     """The parametric layers, and the gradient of the loss for each of their weights (None: no path)."""
-    loss_fn = keras.losses.get(loss_fn) if isinstance(loss_fn, str) else loss_fn
+    loss_fn = loss_function(loss_fn)
     layers = parametric_layers(model)
     weights = [w for ws in layers.values() for w in ws]
     # A training-mode call moves BatchNorm's moving statistics: put them back after.
@@ -142,7 +160,7 @@ def update_ratios(before: dict, model) -> dict:
 
 
 def loss_value(model, x, y, loss_fn, training: bool = False) -> float:
-    loss_fn = keras.losses.get(loss_fn) if isinstance(loss_fn, str) else loss_fn
+    loss_fn = loss_function(loss_fn)
     return float(tf.reduce_mean(loss_fn(*line_up(y, model(x, training=training)))))
 
 

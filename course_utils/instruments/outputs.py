@@ -147,7 +147,9 @@ def _keras_loss_and_grad(outputs, targets, loss):
     import keras
     import tensorflow as tf
 
-    fn = keras.losses.get(loss) if isinstance(loss, str) else loss
+    from .for_keras import loss_function
+
+    fn = loss_function(loss)
     out = tf.Variable(np.asarray(to_numpy(outputs), dtype=np.float32))
     y = np.asarray(to_numpy(targets))
     if y.ndim == len(out.shape) - 1 and out.shape[-1] == 1 and not isinstance(fn, keras.losses.Loss):

@@ -156,9 +156,9 @@ def grad_states(model, x=None, y=None, loss=None) -> GradStates:
         return GradStates({name: _state(next(grads)) if (grads and p.requires_grad) else "none" for name, p in named})
     if x is None:
         raise TypeError("Keras keeps no .grad: call grad_states(model, x, y, loss)")
-    from .for_keras import keras, line_up, tf
+    from .for_keras import line_up, loss_function, tf
 
-    loss_fn = keras.losses.get(loss) if isinstance(loss, str) else loss
+    loss_fn = loss_function(loss)
     weights = model.trainable_weights
     with tf.GradientTape() as tape:
         value = tf.reduce_mean(loss_fn(*line_up(y, model(x, training=True))))
@@ -278,9 +278,9 @@ def regularised_loss(model, x, y, loss, optimizer=None, draws: int = 8, seed: in
         decay = _torch_decay(optimizer)
         squares = sum(float((p.detach().double() ** 2).sum()) for p in model.parameters() if p.requires_grad)
         return RegularisedLoss(training, inference, decay / 2 * squares, decay)
-    from .for_keras import keras, line_up, tf
+    from .for_keras import line_up, loss_function, tf
 
-    loss_fn = keras.losses.get(loss) if isinstance(loss, str) else loss
+    loss_fn = loss_function(loss)
     mean = lambda out: float(tf.reduce_mean(loss_fn(*line_up(y, out))))  # noqa: E731
     training = float(np.mean([mean(model(x, training=True)) for _ in range(draws)]))
     inference = mean(model(x, training=False))

@@ -142,10 +142,10 @@ def zero_gradients(model, x, y, loss, training: bool = True) -> ZeroGradients:
 def _zero_gradients_keras(model, x, y, loss, training):
     from ..repro import import_tensorflow
 
-    tf = import_tensorflow()
-    import keras
+    from ..instruments.for_keras import loss_function
 
-    loss_fn = keras.losses.get(loss) if isinstance(loss, str) else loss
+    tf = import_tensorflow()
+    loss_fn = loss_function(loss)
     variables = model.trainable_variables
     with _keras_state_kept(model):
         with tf.GradientTape() as tape:

@@ -111,7 +111,7 @@ def train_keras(
     unknown = set(instruments) - {"grad_norm", "dead_fraction", "update_ratio", "activation_stats"}
     if unknown:
         raise ValueError(f"unknown instrument(s) {sorted(unknown)}")
-    loss_fn = keras.losses.get(loss) if isinstance(loss, str) else loss
+    loss_fn = inst.loss_function(loss)
     x = tf.convert_to_tensor(np.asarray(x, dtype=np.float32) if not tf.is_tensor(x) else x)
     y = tf.convert_to_tensor(y)
     if len(x) != len(y):
