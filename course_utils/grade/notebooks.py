@@ -131,6 +131,7 @@ def run_capped(nb, cwd: str, time_limit_s: float, output_limit_bytes: int) -> Ru
     """Execute ``nb`` in place in a fresh python3 kernel started in ``cwd``; never raises on the notebook's code."""
     client = CappedClient(nb, time_limit_s=time_limit_s, output_limit_bytes=output_limit_bytes,
                           kernel_name="python3", shutdown_kernel="immediate", startup_timeout=120)
+    too_much = f"the notebook printed more than {output_limit_bytes / 1e6:g} MB and was stopped"
     started = time.monotonic()
     client.deadline = started + time_limit_s  # one limit for the whole notebook, kernel start included
     try:
@@ -141,12 +142,12 @@ def run_capped(nb, cwd: str, time_limit_s: float, output_limit_bytes: int) -> Ru
         status, detail = "timeout", f"the notebook ran for more than {time_limit_s:g} s and was stopped"
     except DeadKernelError:
         if client.overflowed:
-            status, detail = "output limit", f"the notebook printed more than {output_limit_bytes / 1e6:g} MB and was stopped"
+            status, detail = "output limit", too_much
         else:
             status, detail = "kernel died", "the Python kernel died while running it (os._exit, a crash, or out of memory)"
     finally:
         if client.zmq_context is not None:
             client.zmq_context.destroy(linger=0)
     if client.overflowed and status == "finished":  # the cap was reached on the last cell's tail
-        status, detail = "output limit", f"the notebook printed more than {output_limit_bytes / 1e6:g} MB and was stopped"
+        status, detail = "output limit", too_much
     return RunOutcome(status, time.monotonic() - started, detail)
