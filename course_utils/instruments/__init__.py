@@ -8,6 +8,9 @@ frameworks:
   (computed anew; the model's own gradients are left alone);
 - ``unreached_layers(model, x, y, loss)``: layers the loss does not reach at
   all (gradient None, not 0: a ``.detach()`` or ``.numpy()`` on the way);
+- ``step_gradients(model, x, y, loss)``: how much of the loss's gradient
+  reaches each time step of a recurrent layer's input (a long sequence
+  whose early steps get none cannot be learned from them);
 - ``stored_grad_norms(model)``: what PyTorch's ``.grad`` holds right now,
   for a loop you wrote yourself (this is how accumulating gradients show);
 - ``dead_fraction(model, x)``: fraction of units per ReLU-family layer that
@@ -63,6 +66,13 @@ def grad_norms(model, x, y, loss) -> dict:
 
 def unreached_layers(model, x, y, loss) -> list:
     return backend(model).unreached_layers(model, x, y, loss)
+
+
+def step_gradients(model, x, y, loss):
+    """(layer name, per-step gradient norms) for the first recurrent layer (RNN, LSTM, GRU) of ``model``: the norm
+    of the loss's gradient with respect to that layer's input at each time step, first step first; None when the
+    model has no recurrent layer this can reach (PyTorch: any; Keras: a Sequential, or one fed ``x`` directly)."""
+    return backend(model).step_gradients(model, x, y, loss)
 
 
 def stored_grad_norms(model) -> dict:

@@ -108,6 +108,40 @@ def _fresh_grads(model, x, y, loss_fn):
     return layers, grads
 
 
+RECURRENT_TYPES = ("SimpleRNN", "LSTM", "GRU", "RNN", "Bidirectional")
+
+
+def step_gradients(model, x, y, loss_fn):
+    layers = list(keras_layers(model))
+    first = next((i for i, layer in enumerate(layers) if type(layer).__name__ in RECURRENT_TYPES), None)
+    if first is None:
+        return None
+    loss_fn = loss_function(loss_fn)
+    sequential = isinstance(model, keras.Sequential) and list(model.layers) == layers
+    if not sequential and first > 0 and any(layer.weights for layer in layers[:first]):
+        return None  # the recurrent layer's input is not the model's: no layer chain to run by hand
+    with tf.GradientTape() as tape:
+        h = tf.convert_to_tensor(x)
+        if sequential:
+            for layer in layers[:first]:
+                h = layer(h, training=True)
+        if h.shape.rank != 3 or not h.dtype.is_floating:
+            return None
+        tape.watch(h)
+        steps_in = h
+        if sequential:
+            for layer in layers[first:]:
+                h = layer(h, training=True)
+        else:
+            h = model(h, training=True)
+        loss = tf.reduce_mean(loss_fn(*line_up(y, h)))
+    grad = tape.gradient(loss, steps_in)
+    if grad is None:
+        return None
+    per_step = np.sqrt((np.asarray(grad, dtype=np.float64) ** 2).sum(axis=(0, 2)))
+    return layers[first].name, per_step
+
+
 def activation_outputs(model, x, training: bool = False) -> dict:
     layers = activation_layers(model)
     if not layers:

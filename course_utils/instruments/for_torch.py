@@ -88,6 +88,35 @@ def unreached_layers(model: nn.Module, x, y, loss_fn) -> list:
     return layers_without_gradient(*_fresh_grads(model, x, y, loss_fn))
 
 
+def step_gradients(model: nn.Module, x, y, loss_fn):
+    rnn = next(((name, m) for name, m in model.named_modules() if isinstance(m, nn.RNNBase)), None)
+    if rnn is None:
+        return None
+    name, module = rnn
+    seen = []
+
+    def watch_input(m, inputs):  # the recurrent layer's input becomes a leaf whose gradient we read
+        if not inputs or not torch.is_tensor(inputs[0]) or inputs[0].dim() != 3:
+            return None  # a PackedSequence or an unbatched sequence: not measured
+        leaf = inputs[0].detach().requires_grad_(True)
+        seen.append(leaf)
+        return (leaf,) + tuple(inputs[1:])
+
+    handle = module.register_forward_pre_hook(watch_input)
+    try:
+        loss = loss_fn(model(x), y)
+    finally:
+        handle.remove()
+    if not seen:
+        return None
+    (grad,) = torch.autograd.grad(loss, seen[0], allow_unused=True)
+    if grad is None:
+        return None
+    time_axis = 1 if module.batch_first else 0
+    per_step = grad.detach().double().pow(2).movedim(time_axis, 0).reshape(grad.shape[time_axis], -1).sum(1).sqrt()
+    return layer_label(name, module), per_step.numpy()
+
+
 def _capture_activations(model: nn.Module, x, side: str) -> dict:
     """name -> what goes into (side="input") or comes out of (side="output") every activation layer."""
     captured, handles = {}, []
