@@ -882,3 +882,111 @@ def test_a_loss_that_refuses_the_targets_shape_is_a_finding():
     report = diagnose(model, x.numpy(), y.numpy().reshape(-1, 1), "categorical_crossentropy")
     assert report.codes == ["target-shape-broadcast"] and "class indices (0..2)" in str(report), str(report)
     assert "sparse_categorical_crossentropy" in report.finding("target-shape-broadcast").fix
+
+
+@pytest.mark.parametrize("framework", ["torch", "keras"])
+def test_an_output_narrower_than_the_classes_is_named(framework):
+    x, y = data(40, 6, 5)  # labels 0..4
+    if framework == "torch":
+        narrow, wide, loss = mlp(6, 16, 3), mlp(6, 16, 5), CE
+    else:
+        narrow, wide, loss = keras_mlp(6, 16, 3), keras_mlp(6, 16, 5), "sparse_categorical_crossentropy"
+        x, y = x.numpy(), y.numpy()
+    report = diagnose(narrow, x, y, loss, steps=0)
+    assert "output-width-mismatch" in report.codes and "labels-not-class-indices" not in report.codes, str(report)
+    assert "the output has 3 classes" in str(report) and "the targets hold 5 different classes" in str(report)
+    assert "output-width-mismatch" not in diagnose(wide, x, y, loss, steps=0).codes
+
+
+@pytest.mark.parametrize("framework", ["torch", "keras"])
+def test_one_output_for_two_target_columns_is_a_width_mismatch(framework):
+    x, _ = data(40, 6)
+    targets = torch.randn(40, 2, generator=torch.Generator().manual_seed(3))
+    if framework == "torch":
+        one, two, loss = mlp(6, 16, 1), mlp(6, 16, 2), nn.MSELoss()
+    else:
+        one, two, loss = keras_mlp(6, 16, 1), keras_mlp(6, 16, 2), "mse"
+        x, targets = x.numpy(), targets.numpy()
+    report = diagnose(one, x, targets, loss, steps=0)
+    assert "output-width-mismatch" in report.codes and "target-shape-broadcast" not in report.codes, str(report)
+    assert "the output has 1 unit on its class axis where the targets have 2 columns" in str(report)
+    assert "output-width-mismatch" not in diagnose(two, x, targets, loss, steps=0).codes
+
+
+def test_a_mask_repeated_over_channels_is_the_targets_shape_not_the_output_width():
+    g = torch.Generator().manual_seed(4)
+    images, mask = torch.rand(12, 1, 6, 6, generator=g), (torch.rand(12, 1, 6, 6, generator=g) > 0.5).float()
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 1, 1))
+    report = diagnose(net, images, mask.repeat(1, 3, 1, 1), nn.BCEWithLogitsLoss(), steps=0)
+    assert report.codes == ["target-shape-broadcast"], str(report)
+    one_hot = torch.cat([mask, 1 - mask, torch.zeros_like(mask)], dim=1)  # three classes, two output maps
+    net2 = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 2, 1))
+    assert "output-width-mismatch" in diagnose(net2, images, one_hot, nn.BCEWithLogitsLoss(), steps=0).codes
+
+
+@pytest.mark.parametrize("framework", ["torch", "keras"])
+def test_binary_cross_entropy_on_one_class_per_sample_is_named(framework):
+    x, y = data(48, 6, 4)
+    one_hot = nn.functional.one_hot(y, 4).float()
+    multi_label = (torch.rand(48, 4, generator=torch.Generator().manual_seed(5)) < 0.5).float()
+    if framework == "torch":
+        model, loss = (lambda: mlp(6, 16, 4)), nn.BCEWithLogitsLoss()
+    else:
+        model, loss = (lambda: keras_mlp(6, 16, 4, activation="softmax")), "binary_crossentropy"
+        x, one_hot, multi_label = x.numpy(), one_hot.numpy(), multi_label.numpy()
+    report = diagnose(model(), x, one_hot, loss, steps=0)
+    assert "binary-loss-on-one-class-rows" in report.codes, str(report)
+    assert "every target row holds exactly one 1 among 4 columns" in str(report)
+    assert "binary-loss-on-one-class-rows" not in diagnose(model(), x, multi_label, loss, steps=0).codes
+    # one-hot rows a binary loss still memorises: a note, not a finding
+    fitted = diagnose(model(), x, one_hot, loss, steps=300)
+    assert "binary-loss-on-one-class-rows" not in fitted.codes and fitted.mentions("binary-loss-on-one-class-rows")
+
+
+def test_one_sigmoid_unit_on_class_indices_is_named_as_the_wrong_loss_before_the_output_range():
+    x, y = data(48, 6, 4)
+    report = diagnose(mlp(6, 16, 1, nn.Sigmoid()), x, y.float().reshape(-1, 1), nn.BCELoss(), steps=0)
+    assert report.finding("binary-loss-on-one-class-rows").severity == "error"
+    assert report.finding("output-cannot-reach-target").severity == "consequence"  # targets above 1: it follows
+    assert "class indices from 0 to 3 (4 classes)" in str(report)
+    binary = diagnose(mlp(6, 16, 1, nn.Sigmoid()), x, (y % 2).float().reshape(-1, 1), nn.BCELoss(), steps=0)
+    assert "binary-loss-on-one-class-rows" not in binary.codes
+
+
+class _StepReader(nn.Module):
+    """An LSTM that reads (batch, steps, features) and a head on the last step."""
+
+    def __init__(self, features):
+        super().__init__()
+        torch.manual_seed(0)
+        self.rnn, self.head = nn.LSTM(features, 8, batch_first=True), nn.Linear(8, 2)
+
+    def forward(self, x):
+        return self.head(self.rnn(x)[0][:, -1])
+
+
+@pytest.mark.parametrize("framework", ["torch", "keras"])
+def test_a_recurrent_layer_over_hundreds_of_steps_is_named(framework):
+    g = torch.Generator().manual_seed(6)
+    pixels = torch.rand(24, 400, generator=g)
+    labels = (pixels[:, :20].mean(1) > 0.5).long()  # what decides the label lies in the first steps
+    long_steps, short_steps = pixels.reshape(24, 400, 1), pixels.reshape(24, 20, 20)
+    if framework == "torch":
+        long_model, short_model, loss = _StepReader(1), _StepReader(20), CE
+    else:
+        keras = pytest.importorskip("keras")
+        cu.setup(frameworks=("torch", "tensorflow"))
+
+        def reader(steps, features):
+            keras.utils.set_random_seed(0)
+            return keras.Sequential([keras.Input((steps, features)), keras.layers.LSTM(8), keras.layers.Dense(2)])
+
+        long_model, short_model = reader(400, 1), reader(20, 20)
+        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        long_steps, short_steps, labels = long_steps.numpy(), short_steps.numpy(), labels.numpy()
+    report = diagnose(long_model, long_steps, labels, loss, steps=0)
+    assert "rnn-too-many-steps" in report.codes, str(report)
+    assert "reads 400 time steps, and the loss's gradient reaches only the last" in str(report)
+    short = diagnose(short_model, short_steps, labels, loss, steps=0)
+    assert "rnn-too-many-steps" in short.passed and "rnn-too-many-steps" not in short.codes

@@ -8,7 +8,8 @@ import numpy as np
 from ..frameworks import batch_size, framework_of, input_shapes, to_numpy
 from .adapters import KerasAdapter, TorchAdapter
 from .checks import (check_batchnorm, check_class_labels, check_dead, check_gradients, check_init_loss, check_inputs,
-                     check_linear_stack, check_output, check_refused_shapes, check_samples_independent,
+                     check_linear_stack, check_output, check_recurrent_steps, check_refused_shapes,
+                     check_samples_independent,
                      check_softmax_twice, check_varied_inputs, check_varied_targets, first_layer_input,
                      first_layer_normalises, keras_final_activation, probe_lr, probe_overfit, torch_final_activation)
 from .findings import Report, mark_consequences, readings_that_fit
@@ -101,6 +102,7 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
             raise ValueError(f"the loss could not compare outputs of shape {tuple(out.shape)} with targets of shape "
                              f"{tuple(np.shape(to_numpy(y)))}: {problem}") from None
         rep.skip("every other check", f"the loss cannot be computed on these outputs ({problem})")
+        mark_consequences(rep)
         return rep
     check_output(ad, rep, out, activation)
     check_samples_independent(ad, rep, work)
@@ -114,6 +116,7 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
     check_linear_stack(ad, rep, work, trace)
     check_batchnorm(ad, rep, work)
     check_gradients(ad, rep, work)
+    check_recurrent_steps(ad, rep, work)
     check_varied_inputs(ad, rep)
     check_varied_targets(ad, rep, min_samples)
     check_dead(ad, rep, work, dead_threshold, min_samples)

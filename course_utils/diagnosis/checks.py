@@ -42,14 +42,62 @@ def check_refused_shapes(ad, rep, out, problem):
     evidence = [f"output shape {tuple(out.shape)}, target shape {tuple(y.shape)}: the loss refuses to compare them "
                 f"({problem})"]
     labels = y.size == ad.n and np.issubdtype(y.dtype, np.number) and np.all(np.mod(y, 1) == 0) and out.ndim == 2
+    widths = _width_mismatch(ad, out.shape, y)
     if labels and ad.info.kind == "cross_entropy" and not ad.info.sparse:
         evidence.append(f"the targets are {ad.n} class indices ({int(y.min())}..{int(y.max())}), and "
                         f"{ad.info.name} wants one-hot rows of the output's shape")
         rep.add("target-shape-broadcast", evidence,
                 fix="Use the sparse loss for class indices (sparse_categorical_crossentropy), or one-hot the targets "
                     "to the output's shape.")
+    elif widths and not (labels and ad.info.kind == "cross_entropy"):  # not class indices in a (n, 1) column
+        rep.add("output-width-mismatch", evidence + [widths])
     else:
         rep.add("target-shape-broadcast", evidence)
+
+
+def _class_axis(ad, ndim: int) -> int:
+    """Where the classes (or target columns) lie: axis 1 in PyTorch (N, C, ...), the last axis in Keras."""
+    return 1 if ad.framework == "torch" else ndim - 1
+
+
+def _width_mismatch(ad, out_shape, y) -> str:
+    """Outputs and targets of the same rank that differ only in the width of the class axis: in words, else "".
+
+    Targets whose columns are copies of one another (one mask repeated over three colour channels) are a
+    target-shape problem, not the output's."""
+    out_shape, y = tuple(out_shape), np.asarray(y)
+    if len(out_shape) < 2 or y.ndim != len(out_shape) or y.shape == out_shape:
+        return ""
+    axis = _class_axis(ad, y.ndim)
+    others_match = all(a == b for i, (a, b) in enumerate(zip(out_shape, y.shape)) if i != axis)
+    if not others_match:
+        return ""
+    width, columns = out_shape[axis], y.shape[axis]
+    if columns > 1 and np.all(np.take(y, [0], axis=axis) == y):
+        return ""
+    return (f"the output has {width} unit{'s' if width != 1 else ''} on its class axis where the targets have "
+            f"{columns} column{'s' if columns != 1 else ''}: every target column needs its own output")
+
+
+def _class_indices(y: np.ndarray) -> bool:
+    """Whole numbers from 0 with at least 3 values (class indices of a multi-class task)."""
+    return (y.size > 0 and np.issubdtype(y.dtype, np.number) and bool(np.all(np.isfinite(y)))
+            and bool(np.all(np.mod(y, 1) == 0)) and y.min() >= 0 and len(np.unique(y)) >= 3)
+
+
+def _binary_loss_on_one_class_rows(ad, out, y) -> list:
+    """Evidence that a binary cross-entropy is given one class per sample among more than two, else []."""
+    if ad.info.kind != "binary_cross_entropy":
+        return []
+    if y.size == ad.n and _class_indices(y):  # one whole number per sample, not pixel values
+        return [f"the targets are class indices from {int(y.min())} to {int(y.max())} "
+                f"({len(np.unique(y))} classes), but {ad.info.name} reads each target as a 0/1 answer"]
+    if out.ndim >= 2 and y.shape == out.shape and out.shape[-1] > 2 and np.all((y == 0) | (y == 1)) \
+            and np.all(y.sum(axis=-1) == 1):
+        return [f"every target row holds exactly one 1 among {y.shape[-1]} columns (one class per sample)",
+                f"{ad.info.name} scores each column as its own yes/no question, so nothing makes the {y.shape[-1]} "
+                "classes compete: one-class-per-sample training wants a softmax with categorical cross-entropy"]
+    return []
 
 
 def check_class_labels(ad, rep, out):
@@ -71,11 +119,16 @@ def check_class_labels(ad, rep, out):
         evidence.append("some targets are not whole numbers, so they cannot be class indices")
     elif y.min() < 0 or y.max() >= k:
         outside = int(np.sum((y < 0) | (y >= k)))
-        evidence.append(f"the targets run from {int(y.min())} to {int(y.max())}, but the output has {k} classes, "
-                        f"numbered 0..{k - 1}: {outside} of {y.size} targets name no output")
+        said = (f"the targets run from {int(y.min())} to {int(y.max())}, but the output has {k} classes, "
+                f"numbered 0..{k - 1}: {outside} of {y.size} targets name no output")
+        classes = len(np.unique(y))
+        if y.min() >= 0 and (y.min() == 0 or classes > k):  # numbered from 0 (or more labels than units): too narrow
+            rep.add("output-width-mismatch", [said, f"the targets hold {classes} different classes"])
+        else:
+            evidence.append(said)
     if evidence:
         rep.add("labels-not-class-indices", evidence)
-    else:
+    elif "output-width-mismatch" not in rep.codes:
         rep.passed.append("labels-not-class-indices")
 
 
@@ -218,6 +271,9 @@ def check_output(ad, rep, out, activation):
                     [f"{softmax_rows}, but {percent(_fraction(several))} of the target rows "
                      f"hold several 1s (up to {int(y.sum(axis=-1).max())})"],
                     fix="For several labels per sample, use one sigmoid per label with binary cross-entropy.")
+    one_class_rows = _binary_loss_on_one_class_rows(ad, out, y)
+    if one_class_rows:  # one-hot rows can still be memorised this way (then it is a note); class indices cannot
+        rep.add("binary-loss-on-one-class-rows", one_class_rows, reading=y.size != ad.n)
     # an output that cannot reach the targets (regression or binary targets)
     if activation in _RANGES and info.kind in ("mse", "mae", "binary_cross_entropy") and info.expects != "logits":
         low, high = _RANGES[activation]
@@ -237,6 +293,9 @@ def check_output(ad, rep, out, activation):
     # shapes that broadcast in the loss
     if info.kind in ("mse", "mae", "binary_cross_entropy"):
         compared = _broadcast_shape(ad, out.shape, y)
+        widths = _width_mismatch(ad, out.shape, y)
+        if widths:  # the cause; a broadcast it leads to is reported too, as its consequence
+            rep.add("output-width-mismatch", [f"output shape {tuple(out.shape)}, target shape {tuple(y.shape)}", widths])
         if compared == tuple(out.shape):
             rep.add("target-shape-broadcast",
                     [f"output shape {tuple(out.shape)}, target shape {tuple(y.shape)}: each target is compared with "
@@ -625,6 +684,37 @@ def check_gradients(ad, rep, model, vanish=1e-3, explode=1e3, too_large=1e2):
         else:
             rep.passed.append("gradient-flow")
     rep.gradient_norms = norms
+
+
+def check_recurrent_steps(ad, rep, model, min_steps=50, floor=1e-6):
+    """A recurrent layer over a long sequence: how many of its last time steps the loss's gradient still reaches
+    (above ``floor`` times the largest step's). Over hundreds of steps it dies out long before the first ones,
+    so the model cannot learn from what they hold."""
+    from .. import instruments
+
+    if "samples-mixed" in rep.codes:
+        return  # the time axis is not where the layer thinks it is
+    try:
+        measured = instruments.step_gradients(model, ad.x, ad.y, ad.loss)
+    except Exception as e:  # noqa: BLE001
+        rep.skip("rnn-too-many-steps", f"could not compute the gradient at each time step: {type(e).__name__}: {e}")
+        return
+    if measured is None:
+        return
+    layer, per_step = measured
+    steps = len(per_step)
+    if steps < min_steps or not np.all(np.isfinite(per_step)) or per_step.max() == 0:
+        rep.passed.append("rnn-too-many-steps")
+        return
+    reached = steps - int(np.argmax(per_step >= floor * per_step.max()))
+    if reached >= steps / 4:
+        rep.passed.append("rnn-too-many-steps")
+        return
+    rep.add("rnn-too-many-steps",
+            [f"{layer} reads {steps} time steps, and the loss's gradient reaches only the last {reached} of them "
+             f"(at the first step it is {sig(per_step[0] / per_step.max())} of the largest step's, below "
+             f"{sig(floor)} for the first {steps - reached} steps)",
+             f"so nothing in the first {percent((steps - reached) / steps)} of each sequence can be learned from"])
 
 
 def _dead(ad, model):

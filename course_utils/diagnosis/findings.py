@@ -133,6 +133,18 @@ CATALOGUE = {
         "each sample's output depends on the other samples in the batch",
         "Keep the batch on axis 0 all the way through: batch_first=True for an RNN fed (batch, time, features), "
         "reshape, view and transpose calls that leave dim 0 alone, and reductions over the feature axis.", ()),
+    "output-width-mismatch": (
+        "the output layer's width does not match the targets",
+        "Make the last layer as wide as the number of classes (labels 0..K-1) or the number of target columns, "
+        "and give every target its own output unit.", ()),
+    "binary-loss-on-one-class-rows": (
+        "binary cross-entropy on targets that give each sample exactly one of several classes",
+        "For one class per sample use K softmax units with categorical (or sparse categorical) cross-entropy; keep "
+        "binary cross-entropy for two classes or for several independent labels per sample.", ()),
+    "rnn-too-many-steps": (
+        "the recurrent layer's gradient does not reach the early steps of a long sequence",
+        "Feed fewer, wider time steps (an image's rows, not its pixels), or shorten the sequence first (pooling, a "
+        "strided convolution, a shorter window) so the recurrent layer sees tens of steps, not hundreds.", ()),
     "update-ratio-low": (
         "steps barely change the weights",
         "Raise the learning rate, or look for zero gradients: healthy steps change weights by about 1e-3 of "
@@ -281,6 +293,11 @@ CONSEQUENCES = {
     "labels-not-class-indices": ("cannot-overfit", "init-loss-off", "target-shape-broadcast", "non-finite-loss"),
     "samples-mixed": ("cannot-overfit", "init-loss-off", "too-few-steps", "dead-relu"),
     "logits-into-probability-loss": ("cannot-overfit", "init-loss-off"),
+    "output-width-mismatch": ("cannot-overfit", "init-loss-off", "target-shape-broadcast", "labels-not-class-indices",
+                              "non-finite-loss", "too-few-steps"),
+    "binary-loss-on-one-class-rows": ("output-cannot-reach-target", "cannot-overfit", "init-loss-off", "too-few-steps"),
+    "rnn-too-many-steps": ("cannot-overfit", "vanishing-gradients", "too-few-steps", "loss-not-decreasing",
+                           "update-ratio-low"),
 }
 
 
@@ -291,14 +308,16 @@ READINGS = ("dead-relu", "init-loss-off", "vanishing-gradients", "exploding-grad
 def readings_that_fit(rep, settings_move_loss):
     """Readings that did not stop the model fitting become notes.
 
-    Where the overfit probe memorised the batch: units dead from the start (the probe fitted with them), and,
+    Where the overfit probe memorised the batch: units dead from the start (the probe fitted with them), early
+    time steps the gradient does not reach (the last ones were enough), findings added as a ``reading``, and,
     when the student's own settings moved the loss (``settings_move_loss``; if not, a reading may be why), the
     other readings. A gradient large for its weights is a note when the student's learning rate trains the
     model without diverging; so are unscaled inputs when, besides, the batch was memorised.
     """
     memorised = "overfit-one-batch" in rep.passed
     for f in list(rep.findings):
-        if memorised and (f.code == "dead-relu" or (f.code in READINGS and settings_move_loss)):
+        if memorised and (f.code in ("dead-relu", "rnn-too-many-steps") or f.data.get("reading")
+                          or (f.code in READINGS and settings_move_loss)):
             why = "the model memorised the batch anyway"
         elif f.data.get("large_step") and settings_move_loss and "lr-too-high" in rep.passed:
             why = "your learning rate trains it without diverging"
