@@ -9,13 +9,15 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("keras")
 
-from benchmarks.real_bugs import HELD_OUT_SO_IDS, all_cases, fresh_cases, held_out_cases, third_cases  # noqa: E402
+from benchmarks.real_bugs import (HELD_OUT_SO_IDS, all_cases, fourth_cases, fresh_cases, held_out_cases,  # noqa: E402
+                                  third_cases)
 from course_utils.diagnosis import CATALOGUE, diagnose  # noqa: E402
 
 CASES = {c.name: c for c in all_cases()}
 HELD_OUT = {c.name: c for c in held_out_cases()}
 FRESH = {c.name: c for c in fresh_cases()}
 THIRD = {c.name: c for c in third_cases()}
+FOURTH = {c.name: c for c in fourth_cases()}
 
 # buggy twin named today, fixed twin clean today; fast, and spread over frameworks and kinds
 GUARDED = ["torch_linear_xor", "torch_mse_rank1_target", "torch_lr_far_too_high",
@@ -97,12 +99,13 @@ def _runs_on_its_batch(c, model, x):
     assert out.shape[0] == len(x), f"{c.name}: one output row per sample"
 
 
-# The later held-out sets (fresh_cases.py, third_cases.py) are measurements run once
-# (`python -m benchmarks.real_bugs --fresh` / `--third`), never regression guards: here they are
-# checked to be well formed and new, and diagnose is never called on them.
+# The later held-out sets (fresh_cases.py, third_cases.py, fourth_cases.py) are measurements run once
+# (`python -m benchmarks.real_bugs --fresh` / `--third` / `--fourth`), never regression guards: here they
+# are checked to be well formed and new, and diagnose is never called on them.
 LATER_SETS = {  # prefix: (the set as listed, the sets built before it, least Keras cases, least PyTorch cases)
     "fresh": (fresh_cases(), (CASES, HELD_OUT), 10, 10),
     "third": (third_cases(), (CASES, HELD_OUT, FRESH), 5, 9),
+    "fourth": (fourth_cases(), (CASES, HELD_OUT, FRESH, THIRD), 9, 5),
 }
 
 
@@ -137,3 +140,17 @@ def test_later_builders_return_a_model_a_batch_a_loss_and_an_optimizer(name):
         assert model is not None and loss is not None and optimizer is not None
         assert len(x) == len(y) <= 256
         _runs_on_its_batch(c, model, x)
+
+
+@pytest.mark.parametrize("name", sorted(FOURTH))
+def test_fourth_builders_return_a_model_a_batch_a_loss_and_an_optimizer(name):
+    """Several of the fourth set's buggy twins fail in the forward pass, as the threads' programs did
+    (an input of the wrong shape or dtype): only the fixed twin must run on its batch."""
+    c = FOURTH[name]
+    for build in (c.buggy, c.fixed):
+        built = build()
+        assert len(built) == 5, f"{name}: build must return (model, x, y, loss, optimizer)"
+        model, x, y, loss, optimizer = built
+        assert model is not None and loss is not None and optimizer is not None
+        assert len(x) == len(y) <= 256
+    _runs_on_its_batch(c, *c.fixed()[:2])

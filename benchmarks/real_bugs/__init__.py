@@ -7,6 +7,7 @@ and research benchmarks, each with its fixed twin.
     python -m benchmarks.real_bugs --held-out      # only the held-out set (DeepLocalize's Stack Overflow posts)
     python -m benchmarks.real_bugs --fresh         # only the second, fresh held-out set (fresh_cases.py)
     python -m benchmarks.real_bugs --third         # only the third held-out set (third_cases.py)
+    python -m benchmarks.real_bugs --fourth        # only the fourth held-out set (fourth_cases.py)
 
 A case declares where the bug comes from (``source``), what it is and how it
 was fixed (``bug``, ``fix``, one sentence each), the catalogue codes that would
@@ -87,4 +88,13 @@ def third_cases() -> list:
     return list(_third_module.CASES)
 
 
-__all__ = ["Case", "case", "all_cases", "held_out_cases", "fresh_cases", "third_cases", "HELD_OUT_SO_IDS"]
+from . import fourth_cases as _fourth_module  # noqa: E402  (same reason as above)
+
+
+def fourth_cases() -> list:
+    """The fourth held-out set (fourth_cases.py): for one final run, after the detectors were tuned on the others."""
+    return list(_fourth_module.CASES)
+
+
+__all__ = ["Case", "case", "all_cases", "held_out_cases", "fresh_cases", "third_cases", "fourth_cases",
+           "HELD_OUT_SO_IDS"]
