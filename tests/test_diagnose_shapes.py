@@ -55,6 +55,9 @@ KERAS_CASES = {
                                        "sparse_categorical_crossentropy", set()),
     "softmax, one-hot rows": (lambda: keras_mlp(3, "softmax"), X, np.eye(3, dtype="float32")[LABELS],
                               "categorical_crossentropy", set()),
+    "a Lambda layer": (lambda: keras.Sequential([keras.Input((5,)), keras.layers.Lambda(lambda t: t * 0.5),
+                                                 keras.layers.Dense(12, activation="relu"), keras.layers.Dense(3)]),
+                       X, LABELS, keras.losses.SparseCategoricalCrossentropy(from_logits=True), set()),
     "images (n, 8, 8, 1)": (lambda: keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(4, 3, activation="relu"),
                                                       keras.layers.Flatten(), keras.layers.Dense(3)]),
                             IMAGES, LABELS, keras.losses.SparseCategoricalCrossentropy(from_logits=True), set()),
@@ -208,3 +211,11 @@ def test_a_loss_name_keras_does_not_know_is_refused_with_the_names_it_does():
     with pytest.raises(ValueError, match="no loss called 'spare_categorical_crossentropy'.*did you mean "
                                          "'sparse_categorical_crossentropy'"):
         diagnose(keras_mlp(3), X, LABELS, "spare_categorical_crossentropy", steps=0)
+
+
+def test_a_model_that_cannot_take_the_inputs_is_refused_with_their_shape():
+    """Keras' fit refuses rank-1 inputs for a Dense layer built on first call; so does diagnose, with the shape."""
+    keras.utils.set_random_seed(0)
+    unbuilt = keras.Sequential([keras.layers.Dense(4, activation="relu"), keras.layers.Dense(1)])
+    with pytest.raises(ValueError, match=r"the model could not run on x of shape \(24,\): .*min_ndim=2"):
+        diagnose(unbuilt, VALUES, VALUES, "mse")

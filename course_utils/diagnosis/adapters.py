@@ -5,7 +5,7 @@ import copy
 
 import numpy as np
 
-from ..frameworks import batch_size, is_structured, keras_layers, map_inputs, to_numpy
+from ..frameworks import batch_size, input_shapes, is_structured, keras_layers, map_inputs, to_numpy
 from .losses import loss_info
 
 
@@ -157,14 +157,26 @@ class KerasAdapter:
 
         self.loss_fn = loss_function(loss)
 
+    def _clone_layer(self, layer):
+        """A new layer from ``layer``'s config. Keras 3 will not rebuild a Lambda from its config (its function
+        cannot be deserialized safely), so a Lambda is made anew around the same function: it holds no weights."""
+        if isinstance(layer, self.keras.layers.Lambda):
+            return self.keras.layers.Lambda(layer.function, output_shape=layer._output_shape, mask=layer.mask,
+                                            arguments=layer.arguments, name=layer.name)
+        return layer.__class__.from_config(layer.get_config())
+
     def copy(self):
         try:
-            clone = self.keras.models.clone_model(self.original)
+            clone = self.keras.models.clone_model(self.original, clone_function=self._clone_layer)
         except Exception as error:  # noqa: BLE001
             raise TypeError("diagnose works on a copy, and keras.models.clone_model could not copy this model "
                             f"(a subclassed Model needs get_config/from_config): {error}") from None
         if not clone.built or not clone.weights:
-            clone(map_inputs(lambda array: array[:1], self.x))
+            try:
+                clone(map_inputs(lambda array: array[:1], self.x))
+            except Exception as error:  # noqa: BLE001
+                raise ValueError(f"the model could not run on x of shape {input_shapes(self.x)}: "
+                                 f"{type(error).__name__}: {error}") from None
         # layer by layer: a model never called may still hold layers with weights (an adapted Normalization)
         for mine, theirs in zip(keras_layers(clone), keras_layers(self.original)):
             if theirs.weights:
