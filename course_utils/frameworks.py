@@ -83,6 +83,18 @@ def batch_size(x) -> int:
     return sizes[0]
 
 
+def error_text(error: Exception) -> str:
+    """An exception in one line, with Keras' wrapper lines ("Exception encountered when calling ...",
+    "Arguments received ...") and terminal colour codes left out: the line that says what was refused."""
+    import re
+
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(error))
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    useful = [line for line in lines if not line.startswith(("Exception encountered when calling",
+                                                             "Arguments received by", "•"))]
+    return f"{type(error).__name__}: {(useful or lines or [''])[0]}"
+
+
 def input_shapes(x):
     """The shape of ``x``, or of each of its arrays, for a message."""
     return map_inputs(lambda array: tuple(to_numpy(array).shape), x)

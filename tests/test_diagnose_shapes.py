@@ -214,8 +214,68 @@ def test_a_loss_name_keras_does_not_know_is_refused_with_the_names_it_does():
 
 
 def test_a_model_that_cannot_take_the_inputs_is_refused_with_their_shape():
-    """Keras' fit refuses rank-1 inputs for a Dense layer built on first call; so does diagnose, with the shape."""
-    keras.utils.set_random_seed(0)
-    unbuilt = keras.Sequential([keras.layers.Dense(4, activation="relu"), keras.layers.Dense(1)])
-    with pytest.raises(ValueError, match=r"the model could not run on x of shape \(24,\): .*min_ndim=2"):
-        diagnose(unbuilt, VALUES, VALUES, "mse")
+    """No rearrangement of x makes five-feature Dense layers take three features: diagnose refuses, as fit does."""
+    with pytest.raises(ValueError, match=r"the model could not run on x of shape \(24, 3\): ValueError: .*expected "
+                                         r"axis -1 of input shape to have value 5"):
+        diagnose(keras_mlp(3), X_EXTRA, LABELS, "sparse_categorical_crossentropy")
+
+
+def _torch_conv(channels=3):
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(channels, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 3))
+
+
+@pytest.mark.parametrize("framework", ["torch", "keras"])
+def test_inputs_the_model_takes_only_rearranged_are_named_and_the_checks_run_on_that(framework):
+    rgb_last = RNG.normal(size=(N, 8, 8, 3)).astype("float32")
+    if framework == "torch":  # channels last into a PyTorch convolution
+        model, x, fixed = _torch_conv(), rgb_last, rgb_last.transpose(0, 3, 1, 2).copy()
+        loss, words = nn.CrossEntropyLoss(), "x with channels moved first, axes (0, 3, 1, 2), of shape (24, 3, 8, 8)"
+    else:  # rank-1 inputs into Dense layers built on their first call
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.layers.Dense(8, activation="relu"), keras.layers.Dense(3)])
+        x, fixed = VALUES, VALUES[:, None]
+        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        words = "x given a feature axis, x.reshape(-1, 1), of shape (24, 1)"
+    report = diagnose(model, x, LABELS, loss, steps=20)
+    assert "input-layout" in report.codes and words in str(report), str(report)
+    assert "overfit-one-batch" in report.passed or "cannot-overfit" in report.codes  # the probes ran on it
+    assert "input-layout" not in diagnose(model, fixed, LABELS, loss, steps=0).codes
+
+
+def test_float64_inputs_a_torch_model_refuses_are_named_although_diagnose_can_cast_them():
+    model = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 3))
+    report = diagnose(model, X.astype("float64"), LABELS, nn.CrossEntropyLoss(), steps=0)
+    assert "input-layout" in report.codes and "x is float64 and the model's weights are float32" in str(report)
+    assert "x.float()" in report.finding("input-layout").fix
+    assert "input-layout" not in diagnose(model, X, LABELS, nn.CrossEntropyLoss(), steps=0).codes
+
+
+def test_integer_targets_a_binary_loss_refuses_are_named():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 1))
+    labels = torch.as_tensor(BINARY).long().reshape(-1, 1)
+    report = diagnose(model, X, labels, nn.BCEWithLogitsLoss(), steps=0)
+    assert report.codes == ["targets-wrong-dtype"], str(report)
+    assert "the targets are int64 and BCEWithLogitsLoss refuses them" in str(report)
+    assert "targets-wrong-dtype" not in diagnose(model, X, labels.float(), nn.BCEWithLogitsLoss(), steps=0).codes
+
+
+@pytest.mark.parametrize("framework", ["torch", "keras"])
+def test_token_indices_beyond_the_embedding_table_are_named(framework):
+    tokens = RNG.integers(1, 11, size=(N, 6))  # indices 1..10: a table of 10 rows has no row 10
+    if framework == "torch":
+        def model(rows):
+            torch.manual_seed(0)
+            return nn.Sequential(nn.Embedding(rows, 4), nn.Flatten(), nn.Linear(24, 3))
+        loss, tokens = nn.CrossEntropyLoss(), torch.as_tensor(tokens)
+    else:
+        def model(rows):
+            keras.utils.set_random_seed(0)
+            return keras.Sequential([keras.Input((6,), dtype="int32"), keras.layers.Embedding(rows, 4),
+                                     keras.layers.Flatten(), keras.layers.Dense(3)])
+        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    report = diagnose(model(10), tokens, LABELS, loss, steps=0)
+    assert report.codes == ["embedding-too-small"], str(report)
+    assert "x holds token indices up to 10, but the embedding" in str(report) and "has 10 rows (indices 0..9)" in str(report)
+    assert "embedding-too-small" not in diagnose(model(11), tokens, LABELS, loss, steps=0).codes

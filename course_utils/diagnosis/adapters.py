@@ -5,7 +5,7 @@ import copy
 
 import numpy as np
 
-from ..frameworks import batch_size, input_shapes, is_structured, keras_layers, map_inputs, to_numpy
+from ..frameworks import batch_size, error_text, input_shapes, is_structured, keras_layers, map_inputs, to_numpy
 from .losses import loss_info
 
 
@@ -31,6 +31,8 @@ class TorchAdapter:
         self.original = model
         self.loss = loss
         self.info = loss_info(loss, "torch")
+        self.given_x = x  # as the student gave it: the model may refuse what the probes' conversion accepts
+        self.given_input_dtype = None if is_structured(x) else str(np.asarray(to_numpy(x)).dtype)
         self.x = map_inputs(self._input_tensor, x)
         self.n = batch_size(self.x)
         y_t = y if torch.is_tensor(y) else torch.as_tensor(np.asarray(y))
@@ -45,6 +47,8 @@ class TorchAdapter:
     def _input_tensor(self, array):
         tensor = array if self.torch.is_tensor(array) else self.torch.as_tensor(np.asarray(array))
         return tensor.float() if tensor.dtype == self.torch.float64 else tensor
+
+    as_input = _input_tensor  # one input array as the probes feed it
 
     def copy(self):
         return copy.deepcopy(self.original)
@@ -149,6 +153,7 @@ class KerasAdapter:
         self.info = loss_info(loss, "keras")
         self.x = map_inputs(_input_array, x)
         self.n = batch_size(self.x)
+        self.as_input = _input_array  # one input array as the probes feed it
         self.y = np.asarray(to_numpy(y))
         if self.y.dtype == np.float64:
             self.y = self.y.astype(np.float32)
@@ -176,7 +181,7 @@ class KerasAdapter:
                 clone(map_inputs(lambda array: array[:1], self.x))
             except Exception as error:  # noqa: BLE001
                 raise ValueError(f"the model could not run on x of shape {input_shapes(self.x)}: "
-                                 f"{type(error).__name__}: {error}") from None
+                                 f"{error_text(error)}") from None
         # layer by layer: a model never called may still hold layers with weights (an adapted Normalization)
         for mine, theirs in zip(keras_layers(clone), keras_layers(self.original)):
             if theirs.weights:

@@ -5,7 +5,7 @@ import warnings
 
 import numpy as np
 
-from ..frameworks import batch_size, framework_of, input_shapes, to_numpy
+from ..frameworks import batch_size, error_text, framework_of, input_shapes, to_numpy
 from .adapters import KerasAdapter, TorchAdapter
 from .checks import (check_batchnorm, check_class_labels, check_dead, check_gradients, check_init_loss, check_inputs,
                      check_linear_stack, check_output, check_recurrent_steps, check_refused_shapes,
@@ -15,6 +15,8 @@ from .checks import (check_batchnorm, check_class_labels, check_dead, check_grad
 from .findings import Report, mark_consequences, readings_that_fit
 from .setup_checks import (check_frozen, check_optimizer_holds_model, check_unregistered, judge_frozen_after_probe,
                            judge_step_size, stalls)
+from .inputs import (add_layout_finding, check_input_dtype, check_target_dtype, embedding_too_small,
+                     runnable_layout)
 from .losses import LossInfo
 
 
@@ -56,6 +58,25 @@ def _probe(rep, check, train):
         return None
 
 
+def _first_pass(ad):
+    """A copy of the model and its forward pass, in inference mode (training mode if there is BatchNorm: its
+    statistics are fresh); (copy, training, leaf trace, output). A model that cannot run on x: ValueError."""
+    work = ad.copy()
+    training = ad.has_batchnorm(work)
+    try:
+        if ad.framework == "torch":
+            trace, out_t = ad.leaf_trace(work, training)
+        else:
+            trace, out_t = [], ad.output(work, training)
+    except Exception as e:  # noqa: BLE001
+        if ad.framework == "torch" and training and "more than 1 value per channel" in str(e):
+            training = False
+            trace, out_t = ad.leaf_trace(work, False)
+        else:
+            raise ValueError(f"the model could not run on x of shape {input_shapes(ad.x)}: {error_text(e)}") from None
+    return work, training, trace, out_t
+
+
 def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dead_threshold, min_samples, loss_kind):
     framework = framework_of(model)
     n_x, n_y = batch_size(x), len(y)
@@ -71,21 +92,20 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
         rep.skip("loss-recognition", f"loss {ad.info.name!r} not recognised: checks tied to the loss's kind are skipped "
                                      "(pass loss_kind=...)")
 
-    work = ad.copy()
-    # the forward pass, in inference mode (training mode if there is BatchNorm: its statistics are fresh)
-    training = ad.has_batchnorm(work)
     try:
-        if framework == "torch":
-            trace, out_t = ad.leaf_trace(work, training)
-        else:
-            trace, out_t = [], ad.output(work, training)
-    except Exception as e:  # noqa: BLE001
-        if framework == "torch" and training and "more than 1 value per channel" in str(e):
-            training = False
-            trace, out_t = ad.leaf_trace(work, False)
-        else:
-            raise ValueError(f"the model could not run on x of shape {input_shapes(x)}: "
-                             f"{type(e).__name__}: {e}") from None
+        work, training, trace, out_t = _first_pass(ad)
+    except ValueError as refused:  # a layout the model cannot take: name the rearrangement it can, if one
+        beyond_table = embedding_too_small(ad, model)
+        if beyond_table:
+            rep.add("embedding-too-small", [str(refused)] + beyond_table)
+            rep.skip("every other check", "the model cannot run on these inputs")
+            return rep
+        layout = runnable_layout(ad)
+        if not layout:
+            raise
+        add_layout_finding(rep, refused, layout, ad)
+        work, training, trace, out_t = _first_pass(ad)
+    check_input_dtype(ad, rep, work)
     out = np.asarray(to_numpy(out_t), dtype=np.float64)
     if len(out) != n_x:
         raise ValueError(f"the model returned {len(out)} outputs for {n_x} inputs")
@@ -96,9 +116,15 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
     except Exception as e:  # noqa: BLE001
         problem = f"{type(e).__name__}: {e}"
         check_output(ad, rep, out, activation)
-        if not rep.findings:
+
+        def unexplained():  # nothing found yet says why the loss refused
+            return set(rep.codes) <= {"input-layout"}
+
+        if unexplained():
+            check_target_dtype(ad, rep, out_t, problem)
+        if unexplained():
             check_refused_shapes(ad, rep, out, problem)
-        if not rep.findings:  # e.g. logits into torch's BCELoss, which refuses values outside [0, 1]: say why
+        if unexplained():  # e.g. logits into torch's BCELoss, which refuses values outside [0, 1]: say why
             raise ValueError(f"the loss could not compare outputs of shape {tuple(out.shape)} with targets of shape "
                              f"{tuple(np.shape(to_numpy(y)))}: {problem}") from None
         rep.skip("every other check", f"the loss cannot be computed on these outputs ({problem})")

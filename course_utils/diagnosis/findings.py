@@ -145,6 +145,20 @@ CATALOGUE = {
         "the recurrent layer's gradient does not reach the early steps of a long sequence",
         "Feed fewer, wider time steps (an image's rows, not its pixels), or shorten the sequence first (pooling, a "
         "strided convolution, a shorter window) so the recurrent layer sees tens of steps, not hundreds.", ()),
+    "input-layout": (
+        "the model cannot take the inputs as they are laid out (shape, axis order or dtype)",
+        "Give x the layout the model was built for: float32 values, (batch, features) for Dense/Linear layers, "
+        "(batch, channels, height, width) for PyTorch convolutions and (batch, height, width, channels) for Keras "
+        "ones, (batch, time, features) for recurrent layers; the evidence names the reshape, transpose or cast that "
+        "made the model run.", ()),
+    "targets-wrong-dtype": (
+        "the targets' dtype is not one the loss takes",
+        "Cast the targets to the output's floating-point dtype for binary and regression losses (y.float() in "
+        "PyTorch); class indices for a cross-entropy stay whole numbers (int64 in PyTorch).", ()),
+    "embedding-too-small": (
+        "the inputs hold token indices beyond the embedding table",
+        "Make the embedding's table one row larger than the largest index (input_dim / num_embeddings = "
+        "vocabulary size + 1 when indices start at 1, or with padding index 0).", ()),
     "update-ratio-low": (
         "steps barely change the weights",
         "Raise the learning rate, or look for zero gradients: healthy steps change weights by about 1e-3 of "
