@@ -196,3 +196,33 @@ def test_unsupported_model_type_is_a_clear_error():
     with pytest.raises(TypeError, match="expected a torch.nn.Module or a keras.Model"):
         instruments.dead_fraction(object(), X)
     assert cu.instruments.total_norm({"a": 3.0, "b": 4.0}) == 5.0
+
+
+def test_step_gradients_halve_per_step_through_a_recurrence_of_one_half():
+    """h_t = 0.5 h_(t-1) + x_t (linear on positive inputs), loss = sum of the last h: step t gets 0.5^(T-1-t)."""
+    steps, x = 6, np.ones((2, 6, 1), dtype=np.float32)
+    rnn = nn.RNN(1, 1, nonlinearity="relu", bias=False, batch_first=True)
+    with torch.no_grad():
+        rnn.weight_ih_l0.fill_(1.0)
+        rnn.weight_hh_l0.fill_(0.5)
+
+    class LastStep(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = rnn
+
+        def forward(self, inputs):
+            return self.rnn(inputs)[0][:, -1]
+
+    keras.utils.set_random_seed(0)
+    keras_rnn = keras.Sequential([keras.Input((steps, 1)), keras.layers.SimpleRNN(1, activation="linear",
+                                                                                    use_bias=False)])
+    keras_rnn.layers[0].set_weights([np.ones((1, 1)), np.full((1, 1), 0.5)])
+    torch_loss = lambda out, y: out.sum()  # noqa: E731
+    keras_loss = lambda y, out: tf.reduce_sum(out)  # noqa: E731
+    expected = 0.5 ** np.arange(steps - 1, -1, -1) * np.sqrt(2)  # two samples, one feature each
+    for model, loss, inputs in ((LastStep(), torch_loss, torch.as_tensor(x)), (keras_rnn, keras_loss, x)):
+        name, per_step = instruments.step_gradients(model, inputs, np.zeros((2, 1), dtype=np.float32), loss)
+        np.testing.assert_allclose(per_step, expected, rtol=1e-5)
+    assert instruments.step_gradients(torch_net(), torch.as_tensor(X), torch.as_tensor(Y), nn.MSELoss()) is None
+    assert instruments.step_gradients(keras_net(), X, Y, "mse") is None
