@@ -990,3 +990,19 @@ def test_a_recurrent_layer_over_hundreds_of_steps_is_named(framework):
     assert "reads 400 time steps, and the loss's gradient reaches only the last" in str(report)
     short = diagnose(short_model, short_steps, labels, loss, steps=0)
     assert "rnn-too-many-steps" in short.passed and "rnn-too-many-steps" not in short.codes
+
+
+def test_a_fit_that_stalls_under_mae_and_not_under_mse_blames_the_loss():
+    """A 2-4-1 sigmoid net on XOR: under L1Loss the probe's Adam stalls; the same probe under MSE memorises."""
+    xor = torch.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]).repeat(4, 1)
+    target = torch.tensor([0.0, 1.0, 1.0, 0.0]).repeat(4).reshape(-1, 1)
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(2, 4), nn.Sigmoid(), nn.Linear(4, 1), nn.Sigmoid())
+    report = diagnose(net, xor, target, nn.L1Loss(), optimizer=torch.optim.SGD(net.parameters(), lr=0.05))
+    assert report.finding("loss-stalls-fit").severity == "error", str(report)
+    assert report.finding("cannot-overfit").severity == "consequence"
+    assert "the same probe under mean squared error memorised it" in str(report)
+    # MAE on a model that memorises the batch anyway: nothing to blame
+    x, y = data(32, 6)
+    fits = diagnose(mlp(6, 32, 1), x, y.float().reshape(-1, 1), nn.L1Loss())
+    assert "loss-stalls-fit" not in fits.codes and "cannot-overfit" not in fits.codes

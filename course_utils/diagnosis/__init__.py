@@ -21,6 +21,11 @@ non-linear between them (checked on the values that actually flow, for a
 PyTorch module with its own ``forward``), a degenerate BatchNorm by the
 number of values and the variance it normalises over, and so on.
 
+A model that cannot run on ``x`` at all is tried on a few rearrangements of
+it (an axis added, two axes swapped, channels moved); the one it runs on is
+named and the other checks run on it. Where none works, ``diagnose`` raises
+with the shape of ``x`` and the framework's own words, as ``fit`` would.
+
 ``diagnose`` never touches the student's model or optimizer: it works on a
 copy (``copy.deepcopy`` for PyTorch; ``keras.models.clone_model`` and
 ``set_weights`` for Keras) and on a new optimizer built from the student's
@@ -31,6 +36,7 @@ The package, by concern:
     losses     what a loss expects the model to output
     adapters   one interface over a PyTorch module or a Keras model
     checks     one function per mechanism, each adding findings to a Report
+    inputs     inputs and targets the model or the loss refuses: a layout, a dtype, an embedding too small
     setup_checks  the student's set-up: frozen parameters, an optimizer over other tensors, steps too small
     linearity  where a network is silently linear (two layers with weights and nothing non-linear between)
     checklist  diagnose(): the checks in order, on a copy of the model

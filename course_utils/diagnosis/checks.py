@@ -1,6 +1,7 @@
 """The checks diagnose() runs, one function per mechanism; each adds findings to a Report."""
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -859,6 +860,28 @@ def parameter_count(ad, model) -> int:
 def target_values(ad) -> int:
     """How many numbers the model must get right: one class per sample for cross-entropy, else every target value."""
     return ad.n if ad.info.kind == "cross_entropy" else int(np.asarray(to_numpy(ad.y)).size)
+
+
+def probe_without_mae(ad, rep, steps, target, rounds=3):
+    """Mean absolute error's gradient has the same size however close the output is, so a small model can stall
+    on it. Where the overfit probe could not memorise the batch under MAE, the same probe under mean squared
+    error tells whether the loss, not the model, is what stops the fit."""
+    if "cannot-overfit" not in rep.codes or ad.info.kind != "mae":
+        return
+    squared = copy.copy(ad)
+    squared.loss = ad.torch.nn.MSELoss() if ad.framework == "torch" else "mse"
+    if ad.framework == "keras":
+        squared.loss_fn = ad.keras.losses.get("mse")
+    model = ad.copy()
+    ad.switch_off_regularisers(model)
+    losses, diverged = _probe_rounds(squared, model, ad.probe_optimizer(model, PROBE_RATES[0]), steps, target, rounds)
+    first, best = float(losses[0]), float(np.min(losses))
+    if diverged or not (best <= target * first or best < 1e-4):
+        return
+    stalled = rep.finding("cannot-overfit").evidence[0]
+    rep.add("loss-stalls-fit", [f"under {ad.info.name}: {stalled}",
+                                f"the same probe under mean squared error memorised it: loss {sig(first)} -> "
+                                f"{sig(best)} in {len(losses)} steps"])
 
 
 def probe_overfit(ad, rep, steps, target, dead_threshold, min_samples, rounds=3):

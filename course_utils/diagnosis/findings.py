@@ -159,6 +159,11 @@ CATALOGUE = {
         "the inputs hold token indices beyond the embedding table",
         "Make the embedding's table one row larger than the largest index (input_dim / num_embeddings = "
         "vocabulary size + 1 when indices start at 1, or with padding index 0).", ()),
+    "loss-stalls-fit": (
+        "the loss, not the model, stops the fit: the same model memorises the batch under mean squared error",
+        "Train with mean squared error (cross-entropy if the targets are classes): mean absolute error's gradient "
+        "keeps its size however close the output is, so small models stall on it. Keep MAE as a metric if you "
+        "need it.", ()),
     "update-ratio-low": (
         "steps barely change the weights",
         "Raise the learning rate, or look for zero gradients: healthy steps change weights by about 1e-3 of "
@@ -310,6 +315,7 @@ CONSEQUENCES = {
     "output-width-mismatch": ("cannot-overfit", "init-loss-off", "target-shape-broadcast", "labels-not-class-indices",
                               "non-finite-loss", "too-few-steps"),
     "binary-loss-on-one-class-rows": ("output-cannot-reach-target", "cannot-overfit", "init-loss-off", "too-few-steps"),
+    "loss-stalls-fit": ("cannot-overfit", "too-few-steps"),
     "rnn-too-many-steps": ("cannot-overfit", "vanishing-gradients", "too-few-steps", "loss-not-decreasing",
                            "update-ratio-low"),
 }
