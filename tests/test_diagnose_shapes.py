@@ -243,12 +243,14 @@ def test_inputs_the_model_takes_only_rearranged_are_named_and_the_checks_run_on_
     assert "input-layout" not in diagnose(model, fixed, LABELS, loss, steps=0).codes
 
 
-def test_float64_inputs_a_torch_model_refuses_are_named_although_diagnose_can_cast_them():
+def test_a_float64_tensor_a_torch_model_refuses_is_named_although_diagnose_can_cast_it():
     model = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 3))
-    report = diagnose(model, X.astype("float64"), LABELS, nn.CrossEntropyLoss(), steps=0)
+    report = diagnose(model, torch.as_tensor(X, dtype=torch.float64), LABELS, nn.CrossEntropyLoss(), steps=0)
     assert "input-layout" in report.codes and "x is float64 and the model's weights are float32" in str(report)
     assert "x.float()" in report.finding("input-layout").fix
-    assert "input-layout" not in diagnose(model, X, LABELS, nn.CrossEntropyLoss(), steps=0).codes
+    assert "input-layout" not in diagnose(model, torch.as_tensor(X), LABELS, nn.CrossEntropyLoss(), steps=0).codes
+    # a NumPy float64 array (NumPy's default) may be converted any way: not judged
+    assert "input-layout" not in diagnose(model, X.astype("float64"), LABELS, nn.CrossEntropyLoss(), steps=0).codes
 
 
 def test_integer_targets_a_binary_loss_refuses_are_named():
