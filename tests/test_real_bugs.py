@@ -9,8 +9,8 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("keras")
 
-from benchmarks.real_bugs import (HELD_OUT_SO_IDS, all_cases, fourth_cases, fresh_cases, held_out_cases,  # noqa: E402
-                                  third_cases)
+from benchmarks.real_bugs import (HELD_OUT_SO_IDS, all_cases, fifth_cases, fourth_cases, fresh_cases,  # noqa: E402
+                                  held_out_cases, third_cases)
 from course_utils.diagnosis import CATALOGUE, diagnose  # noqa: E402
 
 CASES = {c.name: c for c in all_cases()}
@@ -18,6 +18,7 @@ HELD_OUT = {c.name: c for c in held_out_cases()}
 FRESH = {c.name: c for c in fresh_cases()}
 THIRD = {c.name: c for c in third_cases()}
 FOURTH = {c.name: c for c in fourth_cases()}
+FIFTH = {c.name: c for c in fifth_cases()}
 
 # buggy twin named today, fixed twin clean today; fast, and spread over frameworks and kinds
 GUARDED = ["torch_linear_xor", "torch_mse_rank1_target", "torch_lr_far_too_high",
@@ -99,13 +100,14 @@ def _runs_on_its_batch(c, model, x):
     assert out.shape[0] == len(x), f"{c.name}: one output row per sample"
 
 
-# The later held-out sets (fresh_cases.py, third_cases.py, fourth_cases.py) are measurements run once
-# (`python -m benchmarks.real_bugs --fresh` / `--third` / `--fourth`), never regression guards: here they
+# The later held-out sets (fresh_cases.py, third_cases.py, fourth_cases.py, fifth_cases.py) are measurements run
+# once (`python -m benchmarks.real_bugs --fresh` / `--third` / `--fourth` / `--fifth`), never regression guards: they
 # are checked to be well formed and new, and diagnose is never called on them.
 LATER_SETS = {  # prefix: (the set as listed, the sets built before it, least Keras cases, least PyTorch cases)
     "fresh": (fresh_cases(), (CASES, HELD_OUT), 10, 10),
     "third": (third_cases(), (CASES, HELD_OUT, FRESH), 5, 9),
     "fourth": (fourth_cases(), (CASES, HELD_OUT, FRESH, THIRD), 9, 5),
+    "fifth": (fifth_cases(), (CASES, HELD_OUT, FRESH, THIRD, FOURTH), 1, 2),
 }
 
 
@@ -130,7 +132,7 @@ def test_later_held_out_cases_are_declared_in_full_and_new(prefix):
     assert frameworks["keras"] >= least_keras and frameworks["torch"] >= least_torch, dict(frameworks)
 
 
-LATER = {**FRESH, **THIRD, **FOURTH}
+LATER = {**FRESH, **THIRD, **FOURTH, **FIFTH}
 
 
 @pytest.mark.parametrize("name", sorted(LATER))

@@ -8,6 +8,7 @@ and research benchmarks, each with its fixed twin.
     python -m benchmarks.real_bugs --fresh         # only the second, fresh held-out set (fresh_cases.py)
     python -m benchmarks.real_bugs --third         # only the third held-out set (third_cases.py)
     python -m benchmarks.real_bugs --fourth        # only the fourth held-out set (fourth_cases.py)
+    python -m benchmarks.real_bugs --fifth         # only the fifth held-out set (fifth_cases.py)
 
 A case declares where the bug comes from (``source``), what it is and how it
 was fixed (``bug``, ``fix``, one sentence each), the catalogue codes that would
@@ -96,5 +97,14 @@ def fourth_cases() -> list:
     return list(_fourth_module.CASES)
 
 
+from . import fifth_cases as _fifth_module  # noqa: E402  (same reason as above)
+
+
+def fifth_cases() -> list:
+    """The fifth held-out set (fifth_cases.py): threads whose program trains without an error and still
+    cannot fit, for one final run after the detectors were tuned on the others."""
+    return list(_fifth_module.CASES)
+
+
 __all__ = ["Case", "case", "all_cases", "held_out_cases", "fresh_cases", "third_cases", "fourth_cases",
-           "HELD_OUT_SO_IDS"]
+           "fifth_cases", "HELD_OUT_SO_IDS"]

@@ -1,11 +1,12 @@
 """Run every case through cu.diagnose, buggy and fixed twin, and print a table and the summary.
 
     python -m benchmarks.real_bugs [NAME ...] [--framework keras|torch] [--kind TEXT]
-                                   [--held-out | --fresh | --third | --fourth]
+                                   [--held-out | --fresh | --third | --fourth | --fifth]
 
 The default run is the tuned set only; --held-out runs only the held-out set; --fresh runs only the
 second, fresh held-out set (fresh_cases.py); --third runs only the third held-out set (third_cases.py);
---fourth runs only the fourth held-out set (fourth_cases.py).
+--fourth runs only the fourth held-out set (fourth_cases.py); --fifth runs only the fifth held-out set
+(fifth_cases.py).
 
 Exit code 0 always: this is a benchmark, not a test.
 """
@@ -117,7 +118,7 @@ def summary(results) -> list:
 
 
 def main(argv=None) -> int:
-    from . import all_cases, fourth_cases, fresh_cases, held_out_cases, third_cases
+    from . import all_cases, fifth_cases, fourth_cases, fresh_cases, held_out_cases, third_cases
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", help="case names (default: all)")
@@ -132,11 +133,14 @@ def main(argv=None) -> int:
                         help="run only the third held-out set (third_cases.py), not the tuned set")
     parser.add_argument("--fourth", action="store_true",
                         help="run only the fourth held-out set (fourth_cases.py), not the tuned set")
+    parser.add_argument("--fifth", action="store_true",
+                        help="run only the fifth held-out set (fifth_cases.py), not the tuned set")
     args = parser.parse_args(argv)
-    if args.held_out + args.fresh + args.third + args.fourth > 1:
-        parser.error("--held-out, --fresh, --third and --fourth are separate sets: give one of them")
+    if args.held_out + args.fresh + args.third + args.fourth + args.fifth > 1:
+        parser.error("--held-out, --fresh, --third, --fourth and --fifth are separate sets: give one of them")
     pool = (held_out_cases() if args.held_out else fresh_cases() if args.fresh
-            else third_cases() if args.third else fourth_cases() if args.fourth else all_cases())
+            else third_cases() if args.third else fourth_cases() if args.fourth
+            else fifth_cases() if args.fifth else all_cases())
     cases = select(pool, args.names, args.framework, args.kind)
     if args.list:
         for c in cases:
