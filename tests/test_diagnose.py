@@ -1006,3 +1006,22 @@ def test_a_fit_that_stalls_under_mae_and_not_under_mse_blames_the_loss():
     x, y = data(32, 6)
     fits = diagnose(mlp(6, 32, 1), x, y.float().reshape(-1, 1), nn.L1Loss())
     assert "loss-stalls-fit" not in fits.codes and "cannot-overfit" not in fits.codes
+
+
+def test_a_loss_maximised_the_wrong_way_round_is_named_not_blamed_on_the_learning_rate():
+    x, y = data(32, 6, 3)
+    model = mlp(6, 16, 3)
+
+    def log_likelihood(out, target):  # the quantity to maximise, handed to an optimizer that minimises
+        return -nn.functional.cross_entropy(out, target)
+
+    report = diagnose(model, x, y, log_likelihood, optimizer=torch.optim.Adam(model.parameters(), 1e-2))
+    assert "loss-without-floor" in report.codes and "lr-too-high" not in report.codes, str(report)
+    assert "below zero and still falling" in str(report)
+    assert "overfit-one-batch" not in report.passed
+
+    def negative_log_likelihood(out, target):
+        return nn.functional.cross_entropy(out, target)
+
+    fixed = diagnose(model, x, y, negative_log_likelihood, optimizer=torch.optim.Adam(model.parameters(), 1e-2))
+    assert "loss-without-floor" not in fixed.codes

@@ -161,6 +161,8 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
         rep.skip("overfit-one-batch", "no parameter of the model can train")
     elif "no-gradient-path" in rep.codes:
         rep.skip("overfit-one-batch", "no gradient reaches the weights")
+    elif "loss-without-floor" in rep.codes:
+        rep.skip("overfit-one-batch", "a loss without a floor cannot show whether the batch is memorised")
     elif steps > 0:
         probe_losses = _probe(rep, "overfit-one-batch",
                               lambda: probe_overfit(ad, rep, steps, overfit_target, dead_threshold, min_samples))

@@ -799,6 +799,20 @@ def check_dead(ad, rep, model, threshold, min_samples, label="at initialisation"
     return dead
 
 
+def _without_floor(losses) -> bool:
+    """The loss went below zero and kept falling, to more than ten times its first size below it."""
+    first, last = float(losses[0]), float(losses[-1])
+    return bool(np.isfinite(last) and last < 0 and last < first - 10 * abs(first))
+
+
+def _add_without_floor(rep, run, losses):
+    if "loss-without-floor" not in rep.codes:
+        rep.add("loss-without-floor", [f"{run}: loss {sig(losses[0])} -> {sig(losses[-1])}, below zero and still "
+                                       "falling",
+                                       "a loss to minimise has a floor (0 for a cross-entropy or a squared error); "
+                                       "one that falls without end is being maximised the wrong way round"])
+
+
 def probe_lr(ad, rep, steps):
     """A few steps at the student's learning rate, and at a tenth of it, on copies.
 
@@ -810,8 +824,11 @@ def probe_lr(ad, rep, steps):
     tail = np.asarray(run.losses[-max(steps // 4, 1):], dtype=np.float64)
     losses = np.asarray(run.losses, dtype=np.float64)
     peak = int(np.argmax(np.where(np.isfinite(losses), losses, -np.inf)))
+    if _without_floor(losses):
+        _add_without_floor(rep, f"{steps} steps at {'lr ' + sig(ad.lr()) if ad.lr() else 'your settings'}", losses)
+        return None
     # a jump to 10x the first loss is a blow-up even when the loss then settles (often on a plateau of dead units)
-    blew_up = float(losses[peak]) > 10 * first
+    blew_up = first > 0 and float(losses[peak]) > 10 * first
     diverged = run.diverged or not np.all(np.isfinite(tail)) or float(np.median(tail)) > 1.5 * first or blew_up
     if diverged:  # the same steps at a tenth of the learning rate, for the evidence
         model = ad.copy()
@@ -917,7 +934,9 @@ def probe_overfit(ad, rep, steps, target, dead_threshold, min_samples, rounds=3)
         decay = ad.weight_decay()
         switched_off += [f"your optimizer's weight decay {decay:g} (the probe uses its own Adam)"] if decay else []
         calmer += [f"(with {' and '.join(switched_off)} switched off)"] if switched_off else []
-        if best <= target * first or best < 1e-4:
+        if _without_floor(losses):  # "memorised" means nothing for a loss with no floor
+            _add_without_floor(rep, f"{len(losses)} steps of the overfit probe's {adam}", losses)
+        elif best <= target * first or best < 1e-4:
             rep.passed.append("overfit-one-batch")
             if switched_off:  # the overfit test's rule, said so: the student's own test must switch them off too
                 rep.notes.append(f"the overfit probe memorised the batch with {' and '.join(switched_off)} switched "

@@ -164,6 +164,10 @@ CATALOGUE = {
         "Train with mean squared error (cross-entropy if the targets are classes): mean absolute error's gradient "
         "keeps its size however close the output is, so small models stall on it. Keep MAE as a metric if you "
         "need it.", ()),
+    "loss-without-floor": (
+        "the loss falls without end: it is being maximised, or has no lower bound",
+        "Check the loss's sign: minimise a negative log-likelihood (not the log-likelihood), -ELBO (not the ELBO), "
+        "a distance (not its negative); a loss to minimise must be bounded below.", ()),
     "update-ratio-low": (
         "steps barely change the weights",
         "Raise the learning rate, or look for zero gradients: healthy steps change weights by about 1e-3 of "
@@ -292,7 +296,8 @@ CONSEQUENCES = {
     "one-unit-softmax": ("zero-gradients", "cannot-overfit", "init-loss-off"),
     "linear-stack": ("cannot-overfit",),
     "softmax-before-crossentropy": ("cannot-overfit", "too-few-steps"),
-    "output-cannot-reach-target": ("cannot-overfit", "dead-relu", "zero-gradients", "too-few-steps"),
+    "output-cannot-reach-target": ("cannot-overfit", "dead-relu", "zero-gradients", "too-few-steps",
+                                   "loss-without-floor"),  # e.g. binary cross-entropy on targets above 1
     "unscaled-inputs": ("init-loss-off", "cannot-overfit", "too-few-steps", "dead-relu", "exploding-gradients"),
     "dead-relu": ("zero-gradients", "cannot-overfit", "loss-not-decreasing", "update-ratio-low"),
     "zero-gradients": ("loss-not-decreasing", "update-ratio-low", "cannot-overfit"),
@@ -314,7 +319,8 @@ CONSEQUENCES = {
     "logits-into-probability-loss": ("cannot-overfit", "init-loss-off"),
     "output-width-mismatch": ("cannot-overfit", "init-loss-off", "target-shape-broadcast", "labels-not-class-indices",
                               "non-finite-loss", "too-few-steps"),
-    "binary-loss-on-one-class-rows": ("output-cannot-reach-target", "cannot-overfit", "init-loss-off", "too-few-steps"),
+    "binary-loss-on-one-class-rows": ("output-cannot-reach-target", "cannot-overfit", "init-loss-off", "too-few-steps",
+                                      "loss-without-floor"),
     "loss-stalls-fit": ("cannot-overfit", "too-few-steps"),
     "rnn-too-many-steps": ("cannot-overfit", "vanishing-gradients", "too-few-steps", "loss-not-decreasing",
                            "update-ratio-low"),
