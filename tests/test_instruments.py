@@ -226,3 +226,14 @@ def test_step_gradients_halve_per_step_through_a_recurrence_of_one_half():
         np.testing.assert_allclose(per_step, expected, rtol=1e-5)
     assert instruments.step_gradients(torch_net(), torch.as_tensor(X), torch.as_tensor(Y), nn.MSELoss()) is None
     assert instruments.step_gradients(keras_net(), X, Y, "mse") is None
+
+
+def test_weight_decay_reads_both_frameworks_optimizers():
+    from course_utils.instruments.updates import weight_decay
+
+    net = torch_net()
+    groups = [{"params": net[0].parameters(), "weight_decay": 0.0}, {"params": net[2].parameters(), "weight_decay": 0.1}]
+    assert weight_decay(torch.optim.SGD(groups, lr=0.1)) == 0.1  # the largest group's
+    assert weight_decay(torch.optim.SGD(net.parameters(), lr=0.1)) == 0.0
+    assert weight_decay(keras.optimizers.AdamW(1e-3, weight_decay=0.01)) == pytest.approx(0.01)
+    assert weight_decay(None) == 0.0

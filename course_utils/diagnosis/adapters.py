@@ -66,10 +66,10 @@ class TorchAdapter:
         return [f"the model's {len(layers)} dropout layer(s)"] if layers else []
 
     def weight_decay(self) -> float:
-        """The largest weight decay among the student's optimizer's groups (0 without one)."""
-        if self.optimizer is None:
-            return 0.0
-        return max(float(group.get("weight_decay") or 0.0) for group in self.optimizer.param_groups)
+        """The student's optimizer's weight decay (the largest among its groups; 0 without one)."""
+        from ..instruments.updates import weight_decay  # here: updates itself imports from diagnosis
+
+        return weight_decay(self.optimizer)
 
     def output(self, model, training, x=None):
         """The model's output on the batch (or on ``x``, inputs of the same kind), without a gradient."""
@@ -207,9 +207,9 @@ class KerasAdapter:
 
     def weight_decay(self) -> float:
         """The student's optimizer's weight decay (0 without one)."""
-        if self.optimizer is None:
-            return 0.0
-        return float(self.optimizer.get_config().get("weight_decay") or 0.0)
+        from ..instruments.updates import weight_decay  # here: updates itself imports from diagnosis
+
+        return weight_decay(self.optimizer)
 
     def output(self, model, training, x=None):
         """The model's output on the batch (or on ``x``, inputs of the same kind)."""

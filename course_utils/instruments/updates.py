@@ -252,10 +252,13 @@ class RegularisedLoss:
     _repr_pretty_ = lambda self, p, cycle: p.text(str(self))  # noqa: E731
 
 
-def _torch_decay(optimizer) -> float:
-    if optimizer is None or not optimizer.param_groups:
+def weight_decay(optimizer) -> float:
+    """The optimizer's weight decay, 0 without one (PyTorch: the largest among its parameter groups)."""
+    if optimizer is None:
         return 0.0
-    return float(optimizer.param_groups[0].get("weight_decay", 0.0) or 0.0)
+    if hasattr(optimizer, "param_groups"):
+        return max((float(group.get("weight_decay") or 0.0) for group in optimizer.param_groups), default=0.0)
+    return float(optimizer.get_config().get("weight_decay") or 0.0)
 
 
 def regularised_loss(model, x, y, loss, optimizer=None, draws: int = 8, seed: int = 0) -> RegularisedLoss:
@@ -275,7 +278,7 @@ def regularised_loss(model, x, y, loss, optimizer=None, draws: int = 8, seed: in
                 inference = float(loss(model(x), y))
         finally:
             model.train(was)
-        decay = _torch_decay(optimizer)
+        decay = weight_decay(optimizer)
         squares = sum(float((p.detach().double() ** 2).sum()) for p in model.parameters() if p.requires_grad)
         return RegularisedLoss(training, inference, decay / 2 * squares, decay)
     from .for_keras import line_up, loss_function, tf
@@ -284,9 +287,7 @@ def regularised_loss(model, x, y, loss, optimizer=None, draws: int = 8, seed: in
     mean = lambda out: float(tf.reduce_mean(loss_fn(*line_up(y, out))))  # noqa: E731
     training = float(np.mean([mean(model(x, training=True)) for _ in range(draws)]))
     inference = mean(model(x, training=False))
-    decay = 0.0
-    if optimizer is not None:
-        decay = float(optimizer.get_config().get("weight_decay") or 0.0)
+    decay = weight_decay(optimizer)
     squares = sum(float(np.sum(np.asarray(w, dtype=np.float64) ** 2)) for w in model.trainable_weights)
     penalty = decay / 2 * squares + sum(float(v) for v in model.losses)
     return RegularisedLoss(training, inference, penalty, decay)
