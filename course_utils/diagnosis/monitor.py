@@ -213,13 +213,15 @@ class TorchWatch:
             if trainable and left_out:
                 why.append(f"the optimizer holds {len(held)} tensors and leaves out {len(left_out)} of the model's "
                            f"{len(trainable)} trainable parameters")
-        params = [p for p in self.model.parameters() if p.requires_grad]
-        empty = sum(p.grad is None for p in params)
-        if params and empty == len(params):
-            why.append(f".grad is None for all {len(params)} trainable parameters: backward() never reached them")
-        elif params and all(p.grad is not None and not p.grad.any() for p in params):
-            why.append(f".grad is 0 for all {len(params)} trainable parameters")
-        if not params:
+        from ..instruments.updates import grad_states  # here: updates itself imports from diagnosis
+
+        trainable = {name for name, p in self.model.named_parameters() if p.requires_grad}
+        states = [state for name, state in grad_states(self.model).states.items() if name in trainable]
+        if states and set(states) == {"none"}:
+            why.append(f".grad is None for all {len(states)} trainable parameters: backward() never reached them")
+        elif states and set(states) == {"zero"}:
+            why.append(f".grad is 0 for all {len(states)} trainable parameters")
+        if not states:
             why.append("the model has no trainable parameter (requires_grad=False everywhere)")
         return why
 
