@@ -2,8 +2,8 @@
 
 A model that cannot run on ``x`` is tried on a few rearrangements of it that fix the common layout bugs
 (a missing feature or channel axis, channels on the wrong side, two axes swapped); the first one it runs
-on is named, and the other checks run on it. PyTorch refuses float64 inputs to float32 weights, and
-binary or regression losses refuse integer targets, where diagnose itself would quietly cast them.
+on is named, and the other checks run on it. PyTorch refuses a float64 tensor for float32 weights, and
+its binary losses refuse integer targets, where diagnose itself would quietly cast them.
 """
 from __future__ import annotations
 
