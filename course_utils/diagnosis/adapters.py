@@ -32,7 +32,6 @@ class TorchAdapter:
         self.loss = loss
         self.info = loss_info(loss, "torch")
         self.given_x = x  # as the student gave it: the model may refuse what the probes' conversion accepts
-        self.given_input_dtype = None if is_structured(x) else str(np.asarray(to_numpy(x)).dtype)
         self.x = map_inputs(self._input_tensor, x)
         self.n = batch_size(self.x)
         y_t = y if torch.is_tensor(y) else torch.as_tensor(np.asarray(y))
@@ -153,7 +152,6 @@ class KerasAdapter:
         self.info = loss_info(loss, "keras")
         self.x = map_inputs(_input_array, x)
         self.n = batch_size(self.x)
-        self.as_input = _input_array  # one input array as the probes feed it
         self.y = np.asarray(to_numpy(y))
         if self.y.dtype == np.float64:
             self.y = self.y.astype(np.float32)
@@ -169,6 +167,8 @@ class KerasAdapter:
             return self.keras.layers.Lambda(layer.function, output_shape=layer._output_shape, mask=layer.mask,
                                             arguments=layer.arguments, name=layer.name)
         return layer.__class__.from_config(layer.get_config())
+
+    as_input = staticmethod(_input_array)  # one input array as the probes feed it
 
     def copy(self):
         try:

@@ -74,7 +74,7 @@ def add_layout_finding(rep, refused: Exception, words: str, ad):
 def check_input_dtype(ad, rep, model):
     """PyTorch: a float64 tensor x that diagnose cast to float32 to run, and that the model itself refuses.
     (A NumPy array is left alone: float64 is NumPy's default, and how it becomes a tensor is not known here.)"""
-    if ad.framework != "torch" or ad.given_input_dtype != "float64" or not ad.torch.is_tensor(ad.given_x):
+    if ad.framework != "torch" or not ad.torch.is_tensor(ad.given_x) or ad.given_x.dtype != ad.torch.float64:
         return
     weights = next(iter(model.parameters()), None)
     if weights is None or weights.dtype == ad.torch.float64:
