@@ -23,8 +23,11 @@ number of values and the variance it normalises over, and so on.
 
 A model that cannot run on ``x`` at all is tried on a few rearrangements of
 it (an axis added, two axes swapped, channels moved); the one it runs on is
-named and the other checks run on it. Where none works, ``diagnose`` raises
-with the shape of ``x`` and the framework's own words, as ``fit`` would.
+named and the other checks run on it. Where none works, the layer that refused is
+found by running the layers one by one (a Dense/Linear layer given unflattened
+feature maps, a layer built for another width); where no layer explains it,
+``diagnose`` raises with the shape of ``x`` and the framework's own words, as
+``fit`` would.
 
 ``diagnose`` never touches the student's model or optimizer: it works on a
 copy (``copy.deepcopy`` for PyTorch; ``keras.models.clone_model`` and
@@ -37,6 +40,7 @@ The package, by concern:
     adapters   one interface over a PyTorch module or a Keras model
     checks     one function per mechanism, each adding findings to a Report
     inputs     inputs and targets the model or the loss refuses: a layout, a dtype, an embedding too small
+    wiring     how the layers meet: no Flatten before a Dense layer, a layer sized for other inputs, in-place writes
     setup_checks  the student's set-up: frozen parameters, an optimizer over other tensors, steps too small
     linearity  where a network is silently linear (two layers with weights and nothing non-linear between)
     checklist  diagnose(): the checks in order, on a copy of the model

@@ -13,10 +13,11 @@ from .checks import (check_batchnorm, check_class_labels, check_dead, check_grad
                      first_layer_input, first_layer_normalises, keras_final_activation, probe_lr, probe_overfit,
                      probe_without_mae, torch_final_activation)
 from .findings import Report, mark_consequences, readings_that_fit
-from .setup_checks import (check_frozen, check_optimizer_holds_model, check_unregistered, judge_frozen_after_probe,
-                           judge_step_size, stalls)
+from .setup_checks import (check_frozen, check_optimizer_holds_model, check_symmetric_weights, check_unregistered,
+                           judge_frozen_after_probe, judge_step_size, stalls)
 from .inputs import (add_layout_finding, check_input_dtype, check_target_dtype, embedding_too_small,
                      runnable_layout)
+from .wiring import check_dense_on_feature_maps, refusing_layer
 from .losses import LossInfo
 
 
@@ -102,7 +103,12 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
             return rep
         layout = runnable_layout(ad)
         if not layout:
-            raise
+            code, evidence = refusing_layer(ad, ad.copy())
+            if not code:
+                raise
+            rep.add(code, evidence)
+            rep.skip("every other check", "the model cannot run on these inputs")
+            return rep
         add_layout_finding(rep, refused, layout, ad)
         work, training, trace, out_t = _first_pass(ad)
     check_input_dtype(ad, rep, work)
@@ -111,6 +117,7 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
         raise ValueError(f"the model returned {len(out)} outputs for {n_x} inputs")
     activation = torch_final_activation(ad, trace, out_t) if framework == "torch" else keras_final_activation(work)
     check_class_labels(ad, rep, out)
+    check_dense_on_feature_maps(ad, rep, work, out)
     try:
         init_loss = ad.loss_of(out_t)
     except Exception as e:  # noqa: BLE001
@@ -118,7 +125,7 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
         check_output(ad, rep, out, activation)
 
         def unexplained():  # nothing found yet says why the loss refused
-            return set(rep.codes) <= {"input-layout"}
+            return set(rep.codes) <= {"input-layout"}  # (missing-flatten, found above, would say why)
 
         if unexplained():
             check_target_dtype(ad, rep, out_t, problem)
@@ -149,11 +156,14 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
     partly_frozen = check_frozen(ad, rep, work)
     check_optimizer_holds_model(ad, rep, work)
     check_unregistered(ad, rep, work)
+    check_symmetric_weights(ad, rep, work)
     lr_probe = None
     if optimizer is None:
         rep.skip("lr-too-high", "no optimizer given")
     elif "optimizer-not-on-model" in rep.codes:
         rep.skip("lr-too-high", "your optimizer does not hold this model's parameters")
+    elif "inplace-write" in rep.codes:
+        rep.skip("lr-too-high", "no gradient can be computed (inplace-write)")
     else:
         lr_probe = _probe(rep, "lr-too-high", lambda: probe_lr(ad, rep, lr_steps))
     probe_losses = None
@@ -161,6 +171,8 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
         rep.skip("overfit-one-batch", "no parameter of the model can train")
     elif "no-gradient-path" in rep.codes:
         rep.skip("overfit-one-batch", "no gradient reaches the weights")
+    elif "inplace-write" in rep.codes:
+        rep.skip("overfit-one-batch", "no gradient can be computed (inplace-write)")
     elif "loss-without-floor" in rep.codes:
         rep.skip("overfit-one-batch", "a loss without a floor cannot show whether the batch is memorised")
     elif steps > 0:

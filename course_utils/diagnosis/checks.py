@@ -10,6 +10,7 @@ from ..fmt import percent, sig
 from ..frameworks import input_arrays, is_structured, keras_layers, map_inputs, to_numpy
 from ..instruments import InitLossCheck, untrained_loss
 from .setup_checks import step_size
+from .wiring import check_inplace_writes
 
 
 def _fraction(mask) -> float:
@@ -639,7 +640,8 @@ def check_gradients(ad, rep, model, vanish=1e-3, explode=1e3, too_large=1e2):
     try:
         norms = instruments.grad_norms(model, ad.x, ad.y, ad.loss)
     except Exception as e:  # noqa: BLE001
-        rep.skip("gradient-flow", f"could not compute gradients in training mode: {type(e).__name__}: {e}")
+        if not check_inplace_writes(ad, rep, model, e):
+            rep.skip("gradient-flow", f"could not compute gradients in training mode: {type(e).__name__}: {e}")
         return
     if not norms:
         rep.skip("gradient-flow", "the model has no trainable layers")

@@ -168,6 +168,22 @@ CATALOGUE = {
         "the loss falls without end: it is being maximised, or has no lower bound",
         "Check the loss's sign: minimise a negative log-likelihood (not the log-likelihood), -ELBO (not the ELBO), "
         "a distance (not its negative); a loss to minimise must be bounded below.", ()),
+    "symmetric-weights": (
+        "the units of a hidden layer start with identical weights, so they get identical gradients and stay copies",
+        "Keep the framework's random initialisation (or use a random one: He for ReLU, Glorot for tanh/sigmoid); "
+        "a constant or zero initialiser is fine only for biases.", ()),
+    "inplace-write": (
+        "a tensor the backward pass needs is overwritten in place, so no gradient can be computed",
+        "Write results into new tensors: out = x.clone() before writing into out[...], y = y + 1 rather than "
+        "y += 1, nn.ReLU() rather than nn.ReLU(inplace=True) where the input is needed again.", ()),
+    "missing-flatten": (
+        "a Dense/Linear layer receives feature maps (several axes per sample), not one vector per sample",
+        "Put a Flatten layer (or global average pooling) between the last convolution or pooling layer and the "
+        "first Dense/Linear layer, and size that layer from the flattened width.", ()),
+    "layer-size-mismatch": (
+        "a layer was sized for inputs other than the ones it receives",
+        "Size the layer from the shape it really receives (print the shape that reaches it, or let the framework "
+        "infer it: keras.Input with x's shape, nn.LazyLinear), or give x the size the model was built for.", ()),
     "update-ratio-low": (
         "steps barely change the weights",
         "Raise the learning rate, or look for zero gradients: healthy steps change weights by about 1e-3 of "
@@ -324,6 +340,10 @@ CONSEQUENCES = {
     "loss-stalls-fit": ("cannot-overfit", "too-few-steps"),
     "rnn-too-many-steps": ("cannot-overfit", "vanishing-gradients", "too-few-steps", "loss-not-decreasing",
                            "update-ratio-low"),
+    "symmetric-weights": ("dead-relu", "zero-gradients", "vanishing-gradients", "cannot-overfit", "too-few-steps",
+                          "update-ratio-low", "loss-not-decreasing", "linear-stack"),
+    "missing-flatten": ("target-shape-broadcast", "output-width-mismatch", "labels-not-class-indices",
+                        "cannot-overfit", "init-loss-off"),  # the output keeps the feature maps' axes
 }
 
 

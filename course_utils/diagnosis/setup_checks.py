@@ -163,3 +163,43 @@ def _probe_progress(probe_losses, steps):
         return None
     first, later = float(probe_losses[0]), float(probe_losses[steps])
     return (first - later) / max(abs(first), 1e-12) if np.isfinite(later) else None
+
+
+def _unit_weights(ad, model) -> list:
+    """(layer name, one row per output unit: its weights, then its bias) for the Dense/Linear and convolution layers, in
+    order."""
+    from ..frameworks import to_numpy
+
+    layers = []
+    if ad.framework == "torch":
+        for name, m in model.named_modules():
+            if isinstance(m, (ad.nn.Linear, ad.nn.modules.conv._ConvNd)) and getattr(m, "weight", None) is not None:
+                w = to_numpy(m.weight.detach())
+                bias = to_numpy(m.bias.detach()) if m.bias is not None else np.zeros(len(w))
+                if isinstance(m, ad.nn.modules.conv._ConvTransposeNd):
+                    w = np.moveaxis(w, 1, 0)  # (in, out, ...) -> (out, in, ...)
+                layers.append((name, np.column_stack([w.reshape(len(w), -1), bias])))
+        return layers
+    for layer in keras_layers(model):
+        kernel = getattr(layer, "kernel", None)
+        if kernel is None or type(layer).__name__ not in ("Dense", "Conv1D", "Conv2D", "Conv3D"):
+            continue
+        w = np.asarray(kernel.numpy()).reshape(-1, kernel.shape[-1]).T
+        bias = layer.bias.numpy() if getattr(layer, "bias", None) is not None else np.zeros(len(w))
+        layers.append((layer.name, np.column_stack([w, bias])))
+    return layers
+
+
+def check_symmetric_weights(ad, rep, model):
+    """Hidden layers (every layer with weights but the last) whose units all start with the same weights: they
+    compute nearly the same value (the same one if their biases are equal too) and get nearly the same gradient."""
+    hidden = _unit_weights(ad, model)[:-1]
+    same = [(name, units) for name, units in hidden if len(units) > 1 and np.all(units[:, :-1] == units[0, :-1])]
+    if not same:
+        rep.passed.append("symmetric-weights")
+        return
+    rep.add("symmetric-weights", [
+        f"{name}: all {len(units)} units start with the same weights"
+        + (f" (every one {float(units[0][0]):.3g})" if np.all(units[:, :-1] == units[0][0]) else "")
+        + (" and bias, so they compute one value between them for every sample" if np.all(units == units[0])
+           else "; only their biases differ") for name, units in same])

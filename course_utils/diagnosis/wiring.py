@@ -1,0 +1,217 @@
+"""How the layers meet: a Dense/Linear layer fed feature maps (no Flatten before it), a layer sized for inputs
+other than the ones it receives, and (PyTorch) a tensor written in place after autograd saved it.
+
+Each finding names the layer and the shapes that reached it, measured by running the model on a few samples.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..frameworks import error_text, is_structured, map_inputs, to_numpy
+
+SAMPLES = 4  # enough to run the layers; the shapes do not depend on the batch
+
+
+@dataclass
+class LayerCall:
+    name: str
+    kind: str  # "dense" or "conv"
+    width: int | None  # the features (Dense/Linear) or channels (convolution) the layer was built for
+    received: tuple  # the shape of its input, batch axis included
+    returned: tuple | None  # the shape of its output; None when the layer refused its input
+
+
+def _shape(value) -> tuple:
+    return tuple(int(d) for d in value.shape)
+
+
+def _torch_calls(ad, model):
+    """The Linear and convolution layers in the order they ran, and the error that stopped the forward pass."""
+    nn = ad.nn
+    calls, handles = [], []
+
+    def entered(module, inputs, name):
+        width = module.in_features if isinstance(module, nn.Linear) else module.in_channels
+        kind = "dense" if isinstance(module, nn.Linear) else "conv"
+        if inputs and ad.torch.is_tensor(inputs[0]):
+            calls.append(LayerCall(name, kind, width, _shape(inputs[0]), None))
+
+    def left(module, inputs, output):
+        if calls and ad.torch.is_tensor(output):
+            calls[-1].returned = _shape(output)
+
+    for name, m in model.named_modules():
+        if isinstance(m, (nn.Linear, nn.modules.conv._ConvNd)) and not isinstance(m, nn.modules.lazy.LazyModuleMixin):
+            handles.append(m.register_forward_pre_hook(lambda mod, i, name=name: entered(mod, i, name)))
+            handles.append(m.register_forward_hook(left))
+    try:
+        ad.output(model, False, map_inputs(lambda a: a[:SAMPLES], ad.x))
+        return calls, None
+    except Exception as e:  # noqa: BLE001
+        return calls, e
+    finally:
+        for h in handles:
+            h.remove()
+
+
+def _keras_width(layer):
+    kernel = getattr(layer, "kernel", None)
+    if kernel is None:
+        return None
+    return int(kernel.shape[0] if type(layer).__name__ == "Dense" else kernel.shape[-2])
+
+
+def _keras_kind(layer):
+    name = type(layer).__name__
+    return "dense" if name == "Dense" else "conv" if name.startswith("Conv") and "Transpose" not in name else None
+
+
+def _keras_calls(ad, model):
+    """As _torch_calls, for a Keras model: a Sequential model is run layer by layer on a few samples; for other
+    models the shapes the layers were built with are read (no error can be located there)."""
+    import keras
+
+    if not isinstance(model, keras.Sequential):
+        calls = []
+        for layer in model.layers:
+            try:
+                received, returned = tuple(layer.input.shape), tuple(layer.output.shape)
+            except Exception:  # noqa: BLE001  (a layer used twice, or not built: its shapes are not known)
+                continue
+            if _keras_kind(layer):
+                calls.append(LayerCall(layer.name, _keras_kind(layer), _keras_width(layer), received, returned))
+        return calls, None
+    calls, h = [], np.asarray(ad.x[:SAMPLES])
+    for layer in model.layers:
+        try:
+            out = layer(h)
+        except Exception as e:  # noqa: BLE001
+            if _keras_kind(layer):
+                calls.append(LayerCall(layer.name, _keras_kind(layer), _keras_width(layer), _shape(h), None))
+            return calls, e
+        if _keras_kind(layer):
+            calls.append(LayerCall(layer.name, _keras_kind(layer), _keras_width(layer), _shape(h), _shape(out)))
+        h = out
+    return calls, None
+
+
+def layer_calls(ad, model):
+    """(the Dense/Linear and convolution layers that ran, with their shapes; the error that stopped the run)."""
+    if is_structured(ad.x):
+        return [], None
+    return (_torch_calls if ad.framework == "torch" else _keras_calls)(ad, model)
+
+
+def _per_sample(shape) -> int | None:
+    """Features per sample once flattened (None when an axis is not known, as in a Keras symbolic shape)."""
+    dims = shape[1:]
+    return int(np.prod(dims)) if all(isinstance(d, int) for d in dims) else None
+
+
+def refusing_layer(ad, model) -> tuple:
+    """For a model that cannot run on x: (code, evidence) naming the layer that refused and why, or ("", [])."""
+    calls, error = layer_calls(ad, model)
+    if error is None or not calls or calls[-1].returned is not None or calls[-1].width is None:
+        return "", []
+    call = calls[-1]
+    got = call.received
+    if call.kind == "conv":
+        channels = got[1] if ad.framework == "torch" else got[-1]
+        if channels == call.width:
+            return "", []
+        return "layer-size-mismatch", [f"the convolution {call.name} was built for {call.width} input channels and "
+                                       f"receives {channels} (its input has shape {got}): {error_text(error)}"]
+    flat = _per_sample(got)
+    if len(got) > 2 and flat == call.width:
+        return "missing-flatten", [f"{call.name} was built for {call.width} features, the flattened size of the "
+                                   f"feature maps of shape {got[1:]} it receives unflattened: {error_text(error)}"]
+    if got[-1] == call.width:
+        return "", []
+    evidence = [f"{call.name} was built for {call.width} input features and receives {got[-1]} (its input has shape "
+                f"{got}): {error_text(error)}"]
+    if len(got) > 2:
+        evidence.append(f"its input is not flattened either: flattened, it would have {flat} features per sample")
+    declared = _declared_input(ad, model)
+    if declared:
+        evidence.append(declared)
+    return "layer-size-mismatch", evidence
+
+
+def _declared_input(ad, model) -> str:
+    """Keras: the input shape the model was declared with, when x does not have it."""
+    if ad.framework != "keras":
+        return ""
+    try:
+        declared = tuple(model.inputs[0].shape)[1:]
+    except Exception:  # noqa: BLE001  (a model built without a declared input)
+        return ""
+    given = tuple(np.shape(ad.x))[1:]
+    if len(declared) == len(given) and all(d is None or d == g for d, g in zip(declared, given)):
+        return ""
+    return f"the model was declared for inputs of shape {declared} per sample, and x has {given}"
+
+
+def _output_rank_wanted(ad) -> int:
+    """The rank the loss wants the output to have: the targets', one more for class indices."""
+    targets = np.asarray(to_numpy(ad.y))
+    class_indices = ad.info.kind == "cross_entropy" and ad.info.sparse and not np.issubdtype(targets.dtype, np.floating)
+    return targets.ndim + (1 if class_indices else 0)
+
+
+def check_dense_on_feature_maps(ad, rep, model, out):
+    """A Dense/Linear layer applied to each position of a feature map (rank 3 or more), where the targets want one
+    output per sample: the output keeps axes the targets do not have."""
+    if out.ndim <= max(_output_rank_wanted(ad), 2) or is_structured(ad.x):
+        return
+    calls, _ = layer_calls(ad, model)
+    unflat = [c for c in calls if c.kind == "dense" and len(c.received) > 2 and c.returned is not None]
+    if not unflat:
+        return
+    first = unflat[0]
+    rep.add("missing-flatten", [
+        f"{first.name} receives input of shape {first.received} and works on each position of it separately, "
+        f"returning {first.returned}",
+        f"so the model outputs shape {tuple(out.shape)} against targets of shape {tuple(np.shape(to_numpy(ad.y)))}"
+        + (f": flattened, {first.name} would see {_per_sample(first.received)} features per sample"
+           if _per_sample(first.received) else "")])
+
+
+def _saving_line(ad, model) -> str:
+    """Where the tensor that was overwritten was saved: the forward line of the model's own code that autograd's
+    anomaly mode blames for the failing backward step ("" if none is found)."""
+    import os
+    import re
+    import warnings
+
+    torch = ad.torch
+    ours = (os.path.dirname(torch.__file__), os.path.dirname(os.path.dirname(__file__)))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with torch.autograd.detect_anomaly(check_nan=False):
+            try:
+                model.train()
+                torch.as_tensor(ad.loss(model(ad.x), ad.y)).backward()
+            except Exception:  # noqa: BLE001  (the error is known: only the warning's traceback is wanted)
+                pass
+    for message in (str(w.message) for w in caught):
+        frames = re.findall(r'File "([^"]+)", line (\d+), in \S+\n\s+(.*)', message)
+        theirs = [(path, line, code) for path, line, code in frames if not path.startswith(ours)]
+        if "Traceback of forward call" in message and theirs:
+            path, line, code = theirs[-1]
+            return f"`{code.strip()}` ({os.path.basename(path)}, line {line})"
+    return ""
+
+
+def check_inplace_writes(ad, rep, model, error: Exception) -> bool:
+    """PyTorch: backward refused because a tensor it saved was overwritten in place. Add the finding, with the
+    forward line whose saved tensor was overwritten; True if the error was that."""
+    if ad.framework != "torch" or "modified by an inplace operation" not in str(error):
+        return False
+    evidence = [f"backward refuses: {error_text(error).split(' Hint:')[0]}"]
+    line = _saving_line(ad, model)
+    if line:
+        evidence.append(f"the tensor was saved for backward by {line} and written in place after that line")
+    rep.add("inplace-write", evidence)
+    return True
