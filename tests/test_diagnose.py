@@ -1007,6 +1007,34 @@ def test_a_fit_that_stalls_under_mae_and_not_under_mse_blames_the_loss():
     assert "loss-stalls-fit" not in fits.codes and "cannot-overfit" not in fits.codes
 
 
+@pytest.mark.parametrize("framework", ["torch", "keras"])
+def test_regression_targets_too_large_to_reach_are_named_when_standardised_ones_are_memorised(framework):
+    """Targets around 20000 (house prices, say): the probe's Adam cannot carry an untrained output there in its
+    steps; the same probe on (y - mean) / std memorises the batch."""
+    x, _ = data(64, 5)
+    rng = np.random.default_rng(1)
+    y = (20000 + 3000 * np.tanh(x.numpy() @ rng.normal(size=5))).astype("float32")[:, None]
+    if framework == "torch":
+        def model():
+            torch.manual_seed(0)
+            return mlp(5, 32, 1)
+        loss = nn.MSELoss()
+    else:
+        keras = pytest.importorskip("keras")
+
+        def model():
+            keras.utils.set_random_seed(0)
+            return keras.Sequential([keras.Input((5,)), keras.layers.Dense(32, activation="relu"),
+                                     keras.layers.Dense(1)])
+        x, loss = x.numpy(), "mse"
+    report = diagnose(model(), x, y, loss, steps=100)
+    assert "unscaled-targets" in report.codes, str(report)
+    assert report.finding("cannot-overfit").severity == "consequence"
+    assert "the same probe on (y - mean) / std memorised the batch" in str(report)
+    standardised = diagnose(model(), x, (y - y.mean()) / y.std(), loss, steps=100)
+    assert "unscaled-targets" not in standardised.codes and "overfit-one-batch" in standardised.passed
+
+
 def test_a_loss_maximised_the_wrong_way_round_is_named_not_blamed_on_the_learning_rate():
     x, y = data(32, 6, 3)
     model = mlp(6, 16, 3)

@@ -11,7 +11,7 @@ from .checks import (check_batchnorm, check_class_labels, check_dead, check_grad
                      check_linear_stack, check_output, check_recurrent_steps, check_refused_shapes,
                      check_samples_independent, check_softmax_twice, check_varied_inputs, check_varied_targets,
                      first_layer_input, first_layer_normalises, keras_final_activation, probe_lr, probe_overfit,
-                     probe_without_mae, torch_final_activation)
+                     probe_scaled_targets, probe_without_mae, torch_final_activation)
 from .findings import Report, mark_consequences, readings_that_fit
 from .setup_checks import (check_frozen, check_optimizer_holds_model, check_symmetric_weights, check_unregistered,
                            judge_frozen_after_probe, judge_step_size, stalls)
@@ -179,6 +179,7 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
         probe_losses = _probe(rep, "overfit-one-batch",
                               lambda: probe_overfit(ad, rep, steps, overfit_target, dead_threshold, min_samples))
         _probe(rep, "loss-stalls-fit", lambda: probe_without_mae(ad, rep, steps, overfit_target))
+        _probe(rep, "unscaled-targets", lambda: probe_scaled_targets(ad, rep, steps, overfit_target))
     if lr_probe is not None:
         judge_step_size(ad, rep, *lr_probe, lr_steps, probe_losses)
     judge_frozen_after_probe(rep, partly_frozen)

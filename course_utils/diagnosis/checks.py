@@ -881,6 +881,18 @@ def target_values(ad) -> int:
     return ad.n if ad.info.kind == "cross_entropy" else int(np.asarray(to_numpy(ad.y)).size)
 
 
+def _memorises(ad, variant, steps, target, rounds) -> tuple | None:
+    """The overfit probe (its first rate, regularisers off) on ``variant``, ``ad`` with one thing changed:
+    (first loss, best loss, steps) if it memorised the batch, else None."""
+    model = ad.copy()
+    ad.switch_off_regularisers(model)
+    losses, diverged = _probe_rounds(variant, model, ad.probe_optimizer(model, PROBE_RATES[0]), steps, target, rounds)
+    first, best = float(losses[0]), float(np.min(losses))
+    if diverged or not (best <= target * first or best < 1e-4):
+        return None
+    return first, best, len(losses)
+
+
 def probe_without_mae(ad, rep, steps, target, rounds=3):
     """Mean absolute error's gradient has the same size however close the output is, so a small model can stall
     on it. Where the overfit probe could not memorise the batch under MAE, the same probe under mean squared
@@ -891,16 +903,39 @@ def probe_without_mae(ad, rep, steps, target, rounds=3):
     squared.loss = ad.torch.nn.MSELoss() if ad.framework == "torch" else "mse"
     if ad.framework == "keras":
         squared.loss_fn = ad.keras.losses.get("mse")
-    model = ad.copy()
-    ad.switch_off_regularisers(model)
-    losses, diverged = _probe_rounds(squared, model, ad.probe_optimizer(model, PROBE_RATES[0]), steps, target, rounds)
-    first, best = float(losses[0]), float(np.min(losses))
-    if diverged or not (best <= target * first or best < 1e-4):
+    fitted = _memorises(ad, squared, steps, target, rounds)
+    if fitted is None:
         return
     stalled = rep.finding("cannot-overfit").evidence[0]
     rep.add("loss-stalls-fit", [f"under {ad.info.name}: {stalled}",
-                                f"the same probe under mean squared error memorised it: loss {sig(first)} -> "
-                                f"{sig(best)} in {len(losses)} steps"])
+                                f"the same probe under mean squared error memorised it: loss {sig(fitted[0])} -> "
+                                f"{sig(fitted[1])} in {fitted[2]} steps"])
+
+
+LARGE_TARGETS = 10.0  # regression targets whose mean or spread is beyond this are far from an untrained output
+
+
+def probe_scaled_targets(ad, rep, steps, target, rounds=3):
+    """Regression targets on a large scale take an untrained model (outputs near 0, spread near 1) many steps
+    to reach. Where the overfit probe did not memorise the batch, the same probe on standardised targets tells
+    whether their scale, not the model, is what stops the fit."""
+    stuck = [code for code in ("cannot-overfit", "too-few-steps") if code in rep.codes]
+    if not stuck or ad.info.kind not in ("mse", "mae"):
+        return
+    y = np.asarray(to_numpy(ad.y), dtype=np.float64)
+    mean, spread = float(y.mean()), float(y.std())
+    if spread == 0 or max(abs(mean), spread) < LARGE_TARGETS:
+        return
+    scaled = copy.copy(ad)
+    standard = ((y - mean) / spread).astype(np.float32)
+    scaled.y = ad.torch.as_tensor(standard) if ad.framework == "torch" else standard
+    fitted = _memorises(ad, scaled, steps, target, rounds)
+    if fitted is None:
+        return
+    rep.add("unscaled-targets", [f"the targets have mean {sig(mean)} and standard deviation {sig(spread)}: "
+                                 f"{rep.finding(stuck[0]).evidence[0]}",
+                                 f"the same probe on (y - mean) / std memorised the batch: loss {sig(fitted[0])} -> "
+                                 f"{sig(fitted[1])} in {fitted[2]} steps"])
 
 
 def probe_overfit(ad, rep, steps, target, dead_threshold, min_samples, rounds=3):

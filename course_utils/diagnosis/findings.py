@@ -168,6 +168,10 @@ CATALOGUE = {
         "the loss falls without end: it is being maximised, or has no lower bound",
         "Check the loss's sign: minimise a negative log-likelihood (not the log-likelihood), -ELBO (not the ELBO), "
         "a distance (not its negative); a loss to minimise must be bounded below.", ()),
+    "unscaled-targets": (
+        "regression targets on a large scale: the model cannot reach them in the steps it has",
+        "Standardise the targets (y - mean) / std with the training set's figures, train on those, and undo the "
+        "scaling on the predictions.", ()),
     "symmetric-weights": (
         "the units of a hidden layer start with identical weights, so they get identical gradients and stay copies",
         "Keep the framework's random initialisation (or use a random one: He for ReLU, Glorot for tanh/sigmoid); "
@@ -340,6 +344,8 @@ CONSEQUENCES = {
     "loss-stalls-fit": ("cannot-overfit", "too-few-steps"),
     "rnn-too-many-steps": ("cannot-overfit", "vanishing-gradients", "too-few-steps", "loss-not-decreasing",
                            "update-ratio-low"),
+    "unscaled-targets": ("cannot-overfit", "too-few-steps", "init-loss-off", "exploding-gradients", "lr-too-high",
+                         "update-ratio-high", "non-finite-loss"),
     "symmetric-weights": ("dead-relu", "zero-gradients", "vanishing-gradients", "cannot-overfit", "too-few-steps",
                           "update-ratio-low", "loss-not-decreasing", "linear-stack"),
     "missing-flatten": ("target-shape-broadcast", "output-width-mismatch", "labels-not-class-indices",
