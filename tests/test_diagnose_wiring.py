@@ -58,6 +58,12 @@ def test_a_dense_layer_on_every_time_step_is_fine_when_the_targets_have_one_valu
     sequences = RNG.normal(size=(N, 6, 4)).astype("float32")
     report = diagnose(model, sequences, sequences.sum(-1, keepdims=True), "mse", steps=0)
     assert "missing-flatten" not in report.codes, str(report)
+    # a tag per step, as float class indices (as read from a table): sparse cross-entropy wants one more axis
+    keras.utils.set_random_seed(0)
+    tagger = keras.Sequential([keras.Input((6, 4)), keras.layers.LSTM(5, return_sequences=True), keras.layers.Dense(3)])
+    tags = RNG.integers(0, 3, size=(N, 6)).astype("float32")
+    report = diagnose(tagger, sequences, tags, keras.losses.SparseCategoricalCrossentropy(from_logits=True), steps=0)
+    assert "missing-flatten" not in report.codes, str(report)
 
 
 @pytest.mark.parametrize("framework", ["torch", "keras"])

@@ -156,7 +156,8 @@ def _declared_input(ad, model) -> str:
 def _output_rank_wanted(ad) -> int:
     """The rank the loss wants the output to have: the targets', one more for class indices."""
     targets = np.asarray(to_numpy(ad.y))
-    class_indices = ad.info.kind == "cross_entropy" and ad.info.sparse and not np.issubdtype(targets.dtype, np.floating)
+    class_indices = ad.info.kind == "cross_entropy" and ad.info.sparse and (
+        ad.framework == "keras" or not np.issubdtype(targets.dtype, np.floating))  # torch: float rows are probabilities
     return targets.ndim + (1 if class_indices else 0)
 
 
