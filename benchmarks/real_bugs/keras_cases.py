@@ -13,6 +13,9 @@ AUTOTRAINER = "https://github.com/shiningrain/AUTOTRAINER/blob/master/AutoTraine
 
 
 def _keras(seed: int = 0):
+    from course_utils.repro import import_tensorflow
+
+    import_tensorflow()  # quietly: TensorFlow's start-up notices would land in the middle of the table
     import keras
 
     keras.utils.set_random_seed(seed)
