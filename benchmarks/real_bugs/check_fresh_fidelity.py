@@ -1,14 +1,14 @@
-"""Fidelity check for the fresh (second), third, fourth and fifth held-out sets, without diagnose.
+"""Fidelity check for the later held-out sets (fresh, third to sixth), without diagnose.
 
 For every case in ``fresh_cases.py`` (``third_cases.py`` with ``--third``, ``fourth_cases.py`` with
-``--fourth``, ``fifth_cases.py`` with ``--fifth``), both twins are
+``--fourth``, ``fifth_cases.py`` with ``--fifth``, the sixth set's two files with ``--sixth``), both twins are
 trained with plain code on the case's own batch (PyTorch: a zero_grad/backward/step loop; Keras: compile + train_on_batch on the whole
 batch), and one line per case prints the loss at the first and last step, whether a NaN/inf
 appeared, the training accuracy where the targets are classes, for PyTorch how many of the
 model's parameter tensors moved, or the error the twin raised.
 The buggy twin should show the thread's symptom and the fixed twin should learn.
 
-    python -m benchmarks.real_bugs.check_fresh_fidelity [--steps 300] [--third | --fourth | --fifth] [NAME ...]
+    python -m benchmarks.real_bugs.check_fresh_fidelity [--steps 300] [--third | --fourth | --fifth | --sixth] [NAME ...]
 """
 from __future__ import annotations
 
@@ -122,18 +122,18 @@ def run_twin(c, buggy, steps):
 
 
 def main(argv=None):
-    from . import fifth_cases, fourth_cases, fresh_cases, third_cases
+    from . import LATER_SETS
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*")
     parser.add_argument("--steps", type=int, default=300)
     sets = parser.add_mutually_exclusive_group()
-    sets.add_argument("--third", action="store_true", help="check the third held-out set (third_cases.py)")
-    sets.add_argument("--fourth", action="store_true", help="check the fourth held-out set (fourth_cases.py)")
-    sets.add_argument("--fifth", action="store_true", help="check the fifth held-out set (fifth_cases.py)")
+    for name, cases_of_set in LATER_SETS.items():
+        if name != "fresh":
+            sets.add_argument(f"--{name}", dest="chosen", action="store_const", const=cases_of_set,
+                              help=f"check the {name} held-out set instead of the fresh one")
     args = parser.parse_args(argv)
-    pool = (third_cases() if args.third else fourth_cases() if args.fourth else fifth_cases() if args.fifth
-            else fresh_cases())
+    pool = (args.chosen or LATER_SETS["fresh"])()
     unknown = set(args.names) - {c.name for c in pool}
     if unknown:
         parser.error(f"unknown case(s): {', '.join(sorted(unknown))}")

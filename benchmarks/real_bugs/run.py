@@ -1,12 +1,11 @@
 """Run every case through cu.diagnose, buggy and fixed twin, and print a table and the summary.
 
     python -m benchmarks.real_bugs [NAME ...] [--framework keras|torch] [--kind TEXT]
-                                   [--held-out | --fresh | --third | --fourth | --fifth]
+                                   [--held-out | --fresh | --third | --fourth | --fifth | --sixth]
 
-The default run is the tuned set only; --held-out runs only the held-out set; --fresh runs only the
-second, fresh held-out set (fresh_cases.py); --third runs only the third held-out set (third_cases.py);
---fourth runs only the fourth held-out set (fourth_cases.py); --fifth runs only the fifth held-out set
-(fifth_cases.py).
+The default run is the tuned set only; --held-out runs only DeepLocalize's Stack Overflow set; --fresh,
+--third, --fourth, --fifth and --sixth run only that later held-out set (fresh_cases.py, third_cases.py,
+..., sixth_keras_cases.py with sixth_torch_cases.py).
 
 Exit code 0 always: this is a benchmark, not a test.
 """
@@ -118,29 +117,21 @@ def summary(results) -> list:
 
 
 def main(argv=None) -> int:
-    from . import all_cases, fifth_cases, fourth_cases, fresh_cases, held_out_cases, third_cases
+    from . import LATER_SETS, all_cases, held_out_cases
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", help="case names (default: all)")
     parser.add_argument("--framework", choices=("keras", "torch"))
     parser.add_argument("--kind", help="only cases whose kind contains this text")
     parser.add_argument("--list", action="store_true", help="list the cases and their sources, run nothing")
-    parser.add_argument("--held-out", action="store_true",
-                        help="run only the held-out set (DeepLocalize's Stack Overflow posts), not the tuned set")
-    parser.add_argument("--fresh", action="store_true",
-                        help="run only the second, fresh held-out set (fresh_cases.py), not the tuned set")
-    parser.add_argument("--third", action="store_true",
-                        help="run only the third held-out set (third_cases.py), not the tuned set")
-    parser.add_argument("--fourth", action="store_true",
-                        help="run only the fourth held-out set (fourth_cases.py), not the tuned set")
-    parser.add_argument("--fifth", action="store_true",
-                        help="run only the fifth held-out set (fifth_cases.py), not the tuned set")
+    sets = parser.add_mutually_exclusive_group()
+    sets.add_argument("--held-out", dest="chosen", action="store_const", const=held_out_cases,
+                      help="run only the held-out set (DeepLocalize's Stack Overflow posts), not the tuned set")
+    for name, cases_of_set in LATER_SETS.items():
+        sets.add_argument(f"--{name}", dest="chosen", action="store_const", const=cases_of_set,
+                          help=f"run only the {name} held-out set, not the tuned set")
     args = parser.parse_args(argv)
-    if args.held_out + args.fresh + args.third + args.fourth + args.fifth > 1:
-        parser.error("--held-out, --fresh, --third, --fourth and --fifth are separate sets: give one of them")
-    pool = (held_out_cases() if args.held_out else fresh_cases() if args.fresh
-            else third_cases() if args.third else fourth_cases() if args.fourth
-            else fifth_cases() if args.fifth else all_cases())
+    pool = (args.chosen or all_cases)()
     cases = select(pool, args.names, args.framework, args.kind)
     if args.list:
         for c in cases:
