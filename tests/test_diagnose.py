@@ -1035,6 +1035,28 @@ def test_regression_targets_too_large_to_reach_are_named_when_standardised_ones_
     assert "unscaled-targets" not in standardised.codes and "overfit-one-batch" in standardised.passed
 
 
+def test_one_large_target_is_named_by_its_size():
+    """One linear unit, a batch of one with target 42, MAE: Adam's steps of about 0.01 do not get there; with no
+    spread to standardise by, the probe divides by 42."""
+    x, _ = data(1, 5)
+    torch.manual_seed(0)
+    report = diagnose(nn.Linear(5, 1), x, torch.tensor([[42.0]]), nn.L1Loss(), steps=100)
+    assert "unscaled-targets" in report.codes and "the same probe on y / 42.0 memorised the batch" in str(report), \
+        str(report)
+
+
+def test_units_the_probe_kills_are_a_note_when_the_probe_itself_did_not_fail():
+    """Too few parameters for 3840 target values: the probe's plateau is the model's best fit (a note), and the
+    units its own Adam at 1e-2 killed on the way there are no finding either."""
+    rng = np.random.default_rng(0)
+    x = (rng.normal(size=(64, 5)) + 20).astype("float32")
+    y = (5 * rng.normal(size=(64, 60))).astype("float32")
+    torch.manual_seed(0)
+    report = diagnose(nn.Sequential(nn.Linear(5, 16), nn.ReLU(), nn.Linear(16, 60)), x, y, nn.MSELoss(), steps=200)
+    assert "dead-relu" not in report.codes and "cannot-overfit" not in report.codes, str(report)
+    assert any("after the probe's 200 steps" in n and "the probe did not fail" in n for n in report.notes), str(report)
+
+
 def test_a_loss_maximised_the_wrong_way_round_is_named_not_blamed_on_the_learning_rate():
     x, y = data(32, 6, 3)
     model = mlp(6, 16, 3)

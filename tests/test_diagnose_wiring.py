@@ -164,3 +164,61 @@ def test_a_random_start_or_a_zero_last_layer_is_not_symmetric():
     zero_last = _torch_mlp_initialised(lambda w: None, last_init=lambda w: w.zero_())
     report = diagnose(zero_last, x, LABELS, nn.CrossEntropyLoss(), steps=100)
     assert "symmetric-weights" not in report.codes and "symmetric-weights" in report.passed, str(report)
+
+
+@pytest.mark.parametrize("framework", ["torch", "keras"])
+def test_a_relu_in_front_of_the_output_sigmoid_is_named_as_unable_to_reach_class_zero(framework):
+    x = RNG.normal(size=(N, 5)).astype("float32")
+    labels = (x[:, 0] > 0).astype("float32").reshape(-1, 1)
+    if framework == "torch":
+        def model(relu_last):
+            torch.manual_seed(0)
+            return nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 1), *([nn.ReLU()] if relu_last else []),
+                                 nn.Sigmoid())
+        loss = nn.BCELoss()
+    else:
+        def model(relu_last):
+            keras.utils.set_random_seed(0)
+            return keras.Sequential([keras.Input((5,)), keras.layers.Dense(8, activation="relu"),
+                                     keras.layers.Dense(1, activation="relu" if relu_last else None),
+                                     keras.layers.Activation("sigmoid")])
+        loss = "binary_crossentropy"
+    report = diagnose(model(True), x, labels, loss, steps=0)
+    finding = report.finding("output-cannot-reach-target")
+    assert "(a ReLU) feeds the output's sigmoid" in str(report) and "Remove the ReLU" in finding.fix, str(report)
+    assert "output-cannot-reach-target" not in diagnose(model(False), x, labels, loss, steps=0).codes
+
+
+def test_keras_hands_a_loss_function_of_ones_own_the_shapes_fit_does():
+    """fit gives (n,) targets a last axis against (n, 1) outputs before it calls any loss: a function that
+    reads column 0 of both works there, and so must it here."""
+    import tensorflow as tf
+
+    def first_column_mse(y_true, y_pred):
+        return tf.square(y_true[:, 0] - y_pred[:, 0])
+
+    x = RNG.normal(size=(N, 5)).astype("float32")
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(1)])
+    model.compile(optimizer="adam", loss=first_column_mse)
+    model.fit(x, x[:, 0], epochs=1, verbose=0)  # fit takes it
+    report = diagnose(model, x, x[:, 0], first_column_mse, steps=20)
+    assert not report.codes, str(report)
+
+
+def test_a_loss_of_ones_own_that_levels_off_after_halving_is_a_note_not_a_failure():
+    """diagnose does not know how low a loss of the student's own can go (a VAE's has a floor far above 0)."""
+    x = RNG.normal(size=(N, 5)).astype("float32")
+    target = torch.as_tensor(x[:, :1])
+
+    def with_a_floor(output, y):
+        return nn.functional.mse_loss(output, y) + 1.0  # a constant the model cannot remove
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(5, 16), nn.ReLU(), nn.Linear(16, 1))
+    report = diagnose(model, x, target, with_a_floor, steps=100)
+    assert "cannot-overfit" not in report.codes, str(report)
+    assert any("cannot tell whether the batch is memorised" in note for note in report.notes), str(report)
+    stuck = diagnose(nn.Sequential(nn.Linear(5, 1), nn.ReLU(), nn.Linear(1, 1)), x, target * 0 + 50.0, with_a_floor,
+                     steps=100)
+    assert "cannot-overfit" in stuck.codes or "too-few-steps" in stuck.codes, str(stuck)

@@ -170,9 +170,25 @@ class KerasAdapter:
 
     as_input = staticmethod(_input_array)  # one input array as the probes feed it
 
+    def _clone(self):
+        """keras.models.clone_model, and for a compiled model whose compile config Keras cannot rebuild (a loss
+        function of the student's own, not registered) the same without compiling the copy: diagnose uses the
+        loss it is given, never the copy's compiled one."""
+        clone = lambda: self.keras.models.clone_model(self.original, clone_function=self._clone_layer)  # noqa: E731
+        try:
+            return clone()
+        except Exception:  # noqa: BLE001
+            if not getattr(self.original, "compiled", False):
+                raise
+        self.original.compiled = False  # read by clone_model alone, and put back at once
+        try:
+            return clone()
+        finally:
+            self.original.compiled = True
+
     def copy(self):
         try:
-            clone = self.keras.models.clone_model(self.original, clone_function=self._clone_layer)
+            clone = self._clone()
         except Exception as error:  # noqa: BLE001
             raise TypeError("diagnose works on a copy, and keras.models.clone_model could not copy this model "
                             f"(a subclassed Model needs get_config/from_config): {error}") from None

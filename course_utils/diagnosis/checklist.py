@@ -17,7 +17,7 @@ from .setup_checks import (check_frozen, check_optimizer_holds_model, check_symm
                            judge_frozen_after_probe, judge_step_size, stalls)
 from .inputs import (add_layout_finding, check_input_dtype, check_target_dtype, embedding_too_small,
                      runnable_layout)
-from .wiring import check_dense_on_feature_maps, refusing_layer
+from .wiring import check_dense_on_feature_maps, check_relu_before_sigmoid, refusing_layer
 from .losses import LossInfo
 
 
@@ -138,6 +138,7 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
         mark_consequences(rep)
         return rep
     check_output(ad, rep, out, activation)
+    check_relu_before_sigmoid(ad, rep, work, trace, out)
     check_samples_independent(ad, rep, work)
     if activation == "softmax":
         check_softmax_twice(ad, rep, work, trace)

@@ -852,6 +852,7 @@ def _rate(lr) -> str:
 
 
 PROBE_RATES = (1e-2, 1e-3, 1e-4)  # the overfit probe's Adam: the next one only if the previous diverged
+UNKNOWN_FLOOR = 0.5  # a loss diagnose does not know: falling below this share of its first value is progress
 
 
 def _probe_rounds(ad, model, optimizer, steps, target, rounds):
@@ -924,17 +925,21 @@ def probe_scaled_targets(ad, rep, steps, target, rounds=3):
         return
     y = np.asarray(to_numpy(ad.y), dtype=np.float64)
     mean, spread = float(y.mean()), float(y.std())
-    if spread == 0 or max(abs(mean), spread) < LARGE_TARGETS:
+    if max(abs(mean), spread) < LARGE_TARGETS:
         return
+    if spread > 0:
+        standard, words = (y - mean) / spread, "(y - mean) / std"
+    else:  # one target value (a batch of one, say): only its size can be taken out
+        standard, words = y / abs(mean), f"y / {sig(abs(mean))}"
     scaled = copy.copy(ad)
-    standard = ((y - mean) / spread).astype(np.float32)
+    standard = standard.astype(np.float32)
     scaled.y = ad.torch.as_tensor(standard) if ad.framework == "torch" else standard
     fitted = _memorises(ad, scaled, steps, target, rounds)
     if fitted is None:
         return
     rep.add("unscaled-targets", [f"the targets have mean {sig(mean)} and standard deviation {sig(spread)}: "
                                  f"{rep.finding(stuck[0]).evidence[0]}",
-                                 f"the same probe on (y - mean) / std memorised the batch: loss {sig(fitted[0])} -> "
+                                 f"the same probe on {words} memorised the batch: loss {sig(fitted[0])} -> "
                                  f"{sig(fitted[1])} in {fitted[2]} steps"])
 
 
@@ -992,6 +997,11 @@ def probe_overfit(ad, rep, steps, target, dead_threshold, min_samples, rounds=3)
                 rep.notes.append(f"{evidence[0]}, {evidence[1]}; with {parameters} parameters for {values} "
                                  "target values the model cannot memorise the batch, so this floor is its best fit, "
                                  "not a sign of a bug")
+            elif ad.info.kind is None and best <= UNKNOWN_FLOOR * first:
+                # a loss of its own (a VAE's, a ranking loss) may level off far above zero: its floor is not known
+                rep.notes.append(f"{evidence[0]}, {evidence[1]}; the loss fell by more than half and levelled off, "
+                                 f"and diagnose does not know how low {ad.info.name} can go, so it cannot tell whether "
+                                 "the batch is memorised (pass loss_kind=... if it is a standard loss)")
             else:
                 rep.add("cannot-overfit", evidence + calmer)
     # units that died while the probe trained (the lesson 03 mechanism): often not the ones dead at the start
@@ -1005,9 +1015,12 @@ def probe_overfit(ad, rep, steps, target, dead_threshold, min_samples, rounds=3)
         evidence = [f"{k}: {percent(v)} of units are 0 for all {ad.n} samples after the probe's {len(losses)} "
                     f"steps ({percent(at_start.get(k, 0.0)) if at_start else 'below the threshold'} before)"
                     for k, v in died.items()]
-        if evidence and "overfit-one-batch" in rep.passed:
-            # the batch was memorised anyway: these deaths (at the probe's own rate) did not stop it fitting
-            rep.notes += [f"{e}, at the probe's lr {_rate(lr)}; it memorised the batch anyway" for e in evidence]
+        probe_failed = any(code in rep.codes for code in ("cannot-overfit", "too-few-steps", "non-finite-loss"))
+        if evidence and not probe_failed:
+            # memorised, or levelled off where this model or loss can go: these deaths, at the probe's own rate,
+            # are not what stopped it
+            anyway = "it memorised the batch anyway" if "overfit-one-batch" in rep.passed else "the probe did not fail"
+            rep.notes += [f"{e}, at the probe's lr {_rate(lr)}; {anyway}" for e in evidence]
         elif evidence and at_start:
             rep.finding("dead-relu").evidence += evidence
         elif evidence:

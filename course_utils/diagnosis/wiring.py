@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..frameworks import error_text, is_structured, map_inputs, to_numpy
+from ..frameworks import error_text, is_structured, keras_layers, map_inputs, to_numpy
 
 SAMPLES = 4  # enough to run the layers; the shapes do not depend on the batch
 
@@ -216,3 +216,45 @@ def check_inplace_writes(ad, rep, model, error: Exception) -> bool:
         evidence.append(f"the tensor was saved for backward by {line} and written in place after that line")
     rep.add("inplace-write", evidence)
     return True
+
+
+RELU_KINDS = ("relu", "relu6")
+
+
+def _relu_before_binary_output(ad, model, trace) -> str:
+    """The name of a ReLU whose values feed a binary output's sigmoid (the model's last layer, or the one a
+    logits loss applies), else ""."""
+    if ad.framework == "torch":
+        kinds = [(name, type(module).__name__.lower()) for name, module, _, _ in trace]
+        if len(kinds) > 1 and kinds[-1][1] == "sigmoid" and kinds[-2][1] in RELU_KINDS:
+            return kinds[-2][0]
+        return kinds[-1][0] if kinds and ad.info.expects == "logits" and kinds[-1][1] in RELU_KINDS else ""
+    layers = list(keras_layers(model))
+
+    def activation(layer):
+        if type(layer).__name__ == "ReLU":
+            return "relu"
+        return getattr(getattr(layer, "activation", None), "__name__", None)
+
+    if len(layers) > 1 and activation(layers[-1]) == "sigmoid" and type(layers[-1]).__name__ == "Activation" \
+            and activation(layers[-2]) in RELU_KINDS:
+        return layers[-2].name
+    return layers[-1].name if layers and ad.info.expects == "logits" and activation(layers[-1]) in RELU_KINDS else ""
+
+
+def check_relu_before_sigmoid(ad, rep, model, trace, out):
+    """A binary output whose logits come out of a ReLU: never negative, so the probability never falls below 0.5
+    and targets of 0 are out of reach. Measured: every probability on the batch is at least 0.5."""
+    if ad.info.kind != "binary_cross_entropy":
+        return
+    relu = _relu_before_binary_output(ad, model, trace)
+    targets = np.asarray(to_numpy(ad.y), dtype=np.float64)
+    probabilities = 1 / (1 + np.exp(-out)) if ad.info.expects == "logits" else out
+    if not relu or probabilities.min() < 0.5 or not np.any(targets < 0.5):
+        return
+    rep.add("output-cannot-reach-target", [
+        f"{relu} (a ReLU) feeds the output's sigmoid: its values are never negative, so no predicted "
+        f"probability can fall below 0.5 (the lowest on this batch: {probabilities.min():.3g})",
+        f"{int(np.sum(targets < 0.5))} of {targets.size} targets are below 0.5"],
+        fix="Remove the ReLU after the last layer: the sigmoid (or the logits loss) needs the layer's raw values, "
+            "which can be negative.")

@@ -54,13 +54,14 @@ def _norm(tensors) -> float:
 
 def line_up(y, pred):
     """Targets and outputs as ``model.fit`` hands them to a loss: when their ranks differ by one and the
-    longer has a last axis of 1, that axis is dropped (``(n,)`` targets against ``(n, 1)`` outputs). Nothing
-    broadcasts, so a loss that fit accepts gives the same number here."""
+    longer has a last axis of 1, a rank-1 side gains that axis, else the longer loses it (``(n,)`` targets
+    against ``(n, 1)`` outputs become ``(n, 1)``), as Keras does before it calls any loss, a function of the
+    student's included. Nothing broadcasts, so a loss that fit accepts gives the same number here."""
     y, pred = tf.convert_to_tensor(y), tf.convert_to_tensor(pred)
     if y.shape.rank == pred.shape.rank + 1 and y.shape[-1] == 1:
-        y = tf.squeeze(y, -1)
+        y, pred = (y, tf.expand_dims(pred, -1)) if pred.shape.rank == 1 else (tf.squeeze(y, -1), pred)
     elif pred.shape.rank == y.shape.rank + 1 and pred.shape[-1] == 1:
-        pred = tf.squeeze(pred, -1)
+        y, pred = (tf.expand_dims(y, -1), pred) if y.shape.rank == 1 else (y, tf.squeeze(pred, -1))
     return y, pred
 
 
