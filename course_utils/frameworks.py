@@ -36,6 +36,16 @@ def keras_layers(model):
             yield layer
 
 
+def keras_activation(layer):
+    """What a Keras layer applies last: "softmax" or "relu" for those layers, else the name of its activation
+    function; None for none (linear)."""
+    kind = type(layer).__name__
+    if kind in ("Softmax", "ReLU"):
+        return kind.lower()
+    name = getattr(getattr(layer, "activation", None), "__name__", None)
+    return name if name not in (None, "linear") else None
+
+
 def to_numpy(value):
     """A NumPy array from a NumPy array, a torch tensor or a TensorFlow tensor."""
     import numpy as np

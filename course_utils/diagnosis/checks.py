@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from ..fmt import percent, sig
-from ..frameworks import input_arrays, is_structured, keras_layers, map_inputs, to_numpy
+from ..frameworks import input_arrays, is_structured, keras_activation, keras_layers, map_inputs, to_numpy
 from ..instruments import InitLossCheck, untrained_loss
 from .setup_checks import step_size
 from .wiring import check_inplace_writes
@@ -200,17 +200,7 @@ def torch_final_activation(ad, trace, out):
 
 def keras_final_activation(model):
     layers = list(keras_layers(model))
-    if not layers:
-        return None
-    last = layers[-1]
-    kind = type(last).__name__
-    if kind == "Softmax":
-        return "softmax"
-    if kind == "ReLU":
-        return "relu"
-    act = getattr(last, "activation", None)
-    name = getattr(act, "__name__", None)
-    return name if name not in (None, "linear") else None
+    return keras_activation(layers[-1]) if layers else None
 
 
 def check_output(ad, rep, out, activation):

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..frameworks import error_text, is_structured, keras_layers, map_inputs, to_numpy
+from ..frameworks import error_text, is_structured, keras_activation, keras_layers, map_inputs, to_numpy
 
 SAMPLES = 4  # enough to run the layers; the shapes do not depend on the batch
 
@@ -73,26 +73,25 @@ def _keras_calls(ad, model):
     models the shapes the layers were built with are read (no error can be located there)."""
     import keras
 
+    def call(layer, received, returned):
+        return LayerCall(layer.name, _keras_kind(layer), _keras_width(layer), received, returned)
+
     if not isinstance(model, keras.Sequential):
         calls = []
-        for layer in model.layers:
+        for layer in filter(_keras_kind, model.layers):
             try:
-                received, returned = tuple(layer.input.shape), tuple(layer.output.shape)
+                calls.append(call(layer, tuple(layer.input.shape), tuple(layer.output.shape)))
             except Exception:  # noqa: BLE001  (a layer used twice, or not built: its shapes are not known)
                 continue
-            if _keras_kind(layer):
-                calls.append(LayerCall(layer.name, _keras_kind(layer), _keras_width(layer), received, returned))
         return calls, None
     calls, h = [], np.asarray(ad.x[:SAMPLES])
     for layer in model.layers:
         try:
             out = layer(h)
         except Exception as e:  # noqa: BLE001
-            if _keras_kind(layer):
-                calls.append(LayerCall(layer.name, _keras_kind(layer), _keras_width(layer), _shape(h), None))
+            calls += [call(layer, _shape(h), None)] if _keras_kind(layer) else []
             return calls, e
-        if _keras_kind(layer):
-            calls.append(LayerCall(layer.name, _keras_kind(layer), _keras_width(layer), _shape(h), _shape(out)))
+        calls += [call(layer, _shape(h), _shape(out))] if _keras_kind(layer) else []
         h = out
     return calls, None
 
@@ -230,16 +229,11 @@ def _relu_before_binary_output(ad, model, trace) -> str:
             return kinds[-2][0]
         return kinds[-1][0] if kinds and ad.info.expects == "logits" and kinds[-1][1] in RELU_KINDS else ""
     layers = list(keras_layers(model))
-
-    def activation(layer):
-        if type(layer).__name__ == "ReLU":
-            return "relu"
-        return getattr(getattr(layer, "activation", None), "__name__", None)
-
-    if len(layers) > 1 and activation(layers[-1]) == "sigmoid" and type(layers[-1]).__name__ == "Activation" \
-            and activation(layers[-2]) in RELU_KINDS:
+    if len(layers) > 1 and type(layers[-1]).__name__ == "Activation" and keras_activation(layers[-1]) == "sigmoid" \
+            and keras_activation(layers[-2]) in RELU_KINDS:
         return layers[-2].name
-    return layers[-1].name if layers and ad.info.expects == "logits" and activation(layers[-1]) in RELU_KINDS else ""
+    return layers[-1].name if layers and ad.info.expects == "logits" and keras_activation(layers[-1]) in RELU_KINDS \
+        else ""
 
 
 def check_relu_before_sigmoid(ad, rep, model, trace, out):
