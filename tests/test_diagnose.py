@@ -111,6 +111,23 @@ def test_overfit_probe_lowers_its_own_rate_instead_of_blaming_the_model(monkeypa
     assert "non-finite-loss" in diagnose(model, x, y, nn.MSELoss(), steps=60)
 
 
+@pytest.mark.parametrize("n,hidden,flagged", [(64, 1, False), (64, 32, True), (1, 1, True)])
+def test_a_probe_still_falling_is_too_few_steps_only_for_a_model_that_could_memorise_the_batch(monkeypatch, n, hidden,
+                                                                                              flagged):
+    """A loss still falling when the probe stops means "give it more steps", unless the model has fewer weights than
+    the batch has target values (it cannot memorise them however long it trains): then it is a note."""
+    from course_utils.diagnosis import checks
+
+    still_falling = np.linspace(1.0, 0.5, 600)  # never near the goal (0.1 of the first loss); the last 50 steps take 8% off
+    monkeypatch.setattr(checks, "_probe_rounds", lambda *args, **kwargs: (still_falling, False))
+    torch.manual_seed(0)
+    x = torch.randn(n, 3)
+    model = nn.Sequential(nn.Linear(3, hidden), nn.Tanh(), nn.Linear(hidden, 1))  # 6 weights with one hidden unit
+    report = diagnose(model, x, torch.randn(n, 1) if n > 1 else torch.ones(1, 1), nn.MSELoss(), steps=200)
+    assert ("too-few-steps" in report.codes) == flagged, str(report)
+    assert any("cannot memorise the batch, so more steps" in note for note in report.notes) != flagged, str(report)
+
+
 def test_units_the_probe_kills_are_a_note_when_the_batch_is_memorised_anyway():
     # Adam at lr 1e-2 kills many units of a wide default-initialised MLP, but it still memorises the batch:
     # those deaths are the probe's, not a reason the model cannot fit
@@ -910,6 +927,72 @@ def test_one_output_for_two_target_columns_is_a_width_mismatch(framework):
     assert "output-width-mismatch" in report.codes and "target-shape-broadcast" not in report.codes, str(report)
     assert "the output has 1 unit on its class axis where the targets have 2 columns" in str(report)
     assert "output-width-mismatch" not in diagnose(two, x, targets, loss, steps=0).codes
+
+
+def test_one_hot_targets_wider_than_the_classes_they_hold_point_the_fix_at_the_targets():
+    x, y = data(40, 6, 5)  # labels 0..4, five output units
+    too_wide = nn.functional.one_hot(y, 10).float()  # one_hot with a default of ten classes
+    report = diagnose(mlp(6, 16, 5), x, too_wide, nn.MSELoss(), steps=0)
+    assert "output-width-mismatch" in report.codes, str(report)
+    assert "one-hot the labels with the number of classes (5)" in report.finding("output-width-mismatch").fix
+    # a sixth class in use: the output is what is too narrow, and the catalogue's fix stands
+    y[0] = 5
+    used = diagnose(mlp(6, 16, 5), x, nn.functional.one_hot(y, 10).float(), nn.MSELoss(), steps=0)
+    assert "Make the last layer as wide" in used.finding("output-width-mismatch").fix
+
+
+def test_several_outputs_per_sample_against_one_target_each_is_a_width_mismatch():
+    """A Keras LSTM left as the output layer: 4 states per sample scored against one 0/1 target by a loss
+    that repeats the target over them (Keras 2's binary cross-entropy did)."""
+    keras = pytest.importorskip("keras")
+    ops = keras.ops
+
+    def binary_crossentropy(y_true, y_pred):  # the name tells diagnose which loss it is
+        return ops.mean(ops.binary_crossentropy(ops.broadcast_to(ops.reshape(y_true, (-1, 1)), ops.shape(y_pred)),
+                                                y_pred), axis=-1)
+
+    x, y = data(40, 6, 2)
+    x, y = x.numpy(), y.numpy().astype("float32")
+    report = diagnose(keras_mlp(6, 16, 4, activation="sigmoid"), x, y, binary_crossentropy, steps=0)
+    assert "output-width-mismatch" in report.codes, str(report)
+    assert "4 units per sample where the targets hold one value per sample" in str(report)
+    assert "output-width-mismatch" not in diagnose(keras_mlp(6, 16, 1, activation="sigmoid"), x, y, binary_crossentropy,
+                                                   steps=0).codes
+
+
+def test_a_keras_layer_whose_weights_are_bare_tf_variables_is_unregistered():
+    keras = pytest.importorskip("keras")
+    import tensorflow as tf
+
+    class Scale(keras.layers.Layer):
+        def __init__(self, tracked, **kwargs):
+            super().__init__(**kwargs)
+            self.tracked = tracked
+
+        def build(self, input_shape):
+            ones = keras.initializers.Ones()
+            self.scale = (self.add_weight(shape=input_shape[-1:], initializer=ones, name="scale") if self.tracked
+                          else tf.Variable(tf.ones(input_shape[-1:]), name="scale"))
+
+        def call(self, inputs):
+            return inputs * self.scale
+
+    x, y = data(40, 6, 3)
+    x, y = x.numpy(), y.numpy()
+
+    def model(tracked):
+        keras.utils.set_random_seed(0)
+        return keras.Sequential([keras.Input((6,)), Scale(tracked), keras.layers.Dense(3, activation="softmax")])
+
+    report = diagnose(model(False), x, y, "sparse_categorical_crossentropy", steps=0)
+    assert "unregistered-parameters" in report.codes, str(report)
+    assert "reads 1 trainable variable(s) that are not among model.weights" in str(report)
+    assert "self.add_weight" in report.finding("unregistered-parameters").fix
+    frozen = model(True)
+    frozen.layers[0].trainable = False  # frozen is not unregistered: its weights are still the model's
+    for tracked_model in (model(True), frozen):
+        assert "unregistered-parameters" not in diagnose(tracked_model, x, y, "sparse_categorical_crossentropy",
+                                                         steps=0).codes
 
 
 def test_a_mask_repeated_over_channels_is_the_targets_shape_not_the_output_width():

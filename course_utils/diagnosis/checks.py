@@ -52,7 +52,7 @@ def check_refused_shapes(ad, rep, out, problem):
                 fix="Use the sparse loss for class indices (sparse_categorical_crossentropy), or one-hot the targets "
                     "to the output's shape.")
     elif widths and not (labels and ad.info.kind == "cross_entropy"):  # not class indices in a (n, 1) column
-        rep.add("output-width-mismatch", evidence + [widths])
+        rep.add("output-width-mismatch", evidence + [widths], fix=_targets_too_wide(ad, out.shape, y))
     else:
         rep.add("target-shape-broadcast", evidence)
 
@@ -68,6 +68,10 @@ def _width_mismatch(ad, out_shape, y) -> str:
     Targets whose columns are copies of one another (one mask repeated over three colour channels) are a
     target-shape problem, not the output's."""
     out_shape, y = tuple(out_shape), np.asarray(y)
+    if len(out_shape) == 2 and y.shape == out_shape[:1] and out_shape[1] > 1 and ad.info.kind != "cross_entropy":
+        # one value per sample against several outputs each (a recurrent layer's states left as the output)
+        return (f"the output has {out_shape[1]} units per sample where the targets hold one value per sample: "
+                "a loss that fits them must repeat each target over every unit")
     if len(out_shape) < 2 or y.ndim != len(out_shape) or y.shape == out_shape:
         return ""
     axis = _class_axis(ad, y.ndim)
@@ -79,6 +83,19 @@ def _width_mismatch(ad, out_shape, y) -> str:
         return ""
     return (f"the output has {width} unit{'s' if width != 1 else ''} on its class axis where the targets have "
             f"{columns} column{'s' if columns != 1 else ''}: every target column needs its own output")
+
+
+def _targets_too_wide(ad, out_shape, y) -> str:
+    """The fix for one-hot targets wider than the output whose extra columns are never 1 (one_hot with a
+    default or wrong class count): the targets, not the output layer, are what to change. Else ""."""
+    y, axis = np.asarray(y), _class_axis(ad, np.ndim(y))
+    width = tuple(out_shape)[axis] if len(out_shape) == y.ndim else 0
+    if not width or y.shape[axis] <= width or not np.all(np.isin(y, (0, 1))):
+        return ""
+    if np.any(np.take(y, range(width, y.shape[axis]), axis=axis)) or not np.all(y.sum(axis=axis) == 1):
+        return ""
+    return (f"The targets are one-hot rows {y.shape[axis]} wide, but only their first {width} columns are ever 1 "
+            f"and the output has {width} units: one-hot the labels with the number of classes ({width}).")
 
 
 def _class_indices(y: np.ndarray) -> bool:
@@ -287,7 +304,8 @@ def check_output(ad, rep, out, activation):
         compared = _broadcast_shape(ad, out.shape, y)
         widths = _width_mismatch(ad, out.shape, y)
         if widths:  # the cause; a broadcast it leads to is reported too, as its consequence
-            rep.add("output-width-mismatch", [f"output shape {tuple(out.shape)}, target shape {tuple(y.shape)}", widths])
+            rep.add("output-width-mismatch", [f"output shape {tuple(out.shape)}, target shape {tuple(y.shape)}", widths],
+                    fix=_targets_too_wide(ad, out.shape, y))
         if compared == tuple(out.shape):
             rep.add("target-shape-broadcast",
                     [f"output shape {tuple(out.shape)}, target shape {tuple(y.shape)}: each target is compared with "
@@ -868,8 +886,12 @@ def parameter_count(ad, model) -> int:
 
 
 def target_values(ad) -> int:
-    """How many numbers the model must get right: one class per sample for cross-entropy, else every target value."""
-    return ad.n if ad.info.kind == "cross_entropy" else int(np.asarray(to_numpy(ad.y)).size)
+    """How many numbers the model must get right: one class per sample for cross-entropy, else every target value,
+    except that targets the same for every sample need only one output's worth (a bias fits them)."""
+    y = np.asarray(to_numpy(ad.y))
+    if ad.n > 1 and np.all(y == y[:1]):
+        return int(y[0].size)
+    return ad.n if ad.info.kind == "cross_entropy" else int(y.size)
 
 
 def _memorises(ad, variant, steps, target, rounds) -> tuple | None:
@@ -973,6 +995,11 @@ def probe_overfit(ad, rep, steps, target, dead_threshold, min_samples, rounds=3)
             if switched_off:  # the overfit test's rule, said so: the student's own test must switch them off too
                 rep.notes.append(f"the overfit probe memorised the batch with {' and '.join(switched_off)} switched "
                                  "off; run your own overfit test without them too")
+        elif final < 0.95 * earlier and parameter_count(ad, model) < target_values(ad):
+            rep.notes.append(f"{len(losses)} steps of the overfit probe's {adam}: loss {sig(first)} -> {sig(final)}, "
+                             f"still falling, but with {parameter_count(ad, model)} parameters for "
+                             f"{target_values(ad)} target values the model cannot memorise the batch, so more steps "
+                             "would not show it memorising")
         elif final < 0.95 * earlier:
             rep.add("too-few-steps", [f"{len(losses)} steps of {adam} on one batch: loss {sig(first)} -> "
                                       f"{sig(final)}",

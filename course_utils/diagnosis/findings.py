@@ -120,7 +120,8 @@ CATALOGUE = {
     "unregistered-parameters": (
         "the model uses weights it does not register, so no optimizer trains them",
         "Keep layers in nn.ModuleList / nn.ModuleDict (not a Python list or dict) and wrap learned tensors in "
-        "nn.Parameter; then build the optimizer from model.parameters().", ()),
+        "nn.Parameter; then build the optimizer from model.parameters(). In Keras, create a layer's weights with "
+        "self.add_weight(...) in build(), not tf.Variable.", ()),
     "softmax-over-batch": (
         "the softmax normalises over the batch, not over the classes",
         "Apply the softmax (or log_softmax) over the class axis: dim=1 (or -1) in PyTorch, axis=-1 in Keras.",

@@ -74,9 +74,32 @@ def unregistered_tensors(model, loss) -> list:
     return list(found.values())
 
 
+def untracked_variables(model, x) -> list:
+    """Keras: trainable TensorFlow variables the forward pass reads that are not among ``model.weights``
+    (a layer that makes its weights with tf.Variable instead of self.add_weight): fit never trains them."""
+    import tensorflow as tf
+
+    tracked = {id(v) for w in model.weights for v in (w, getattr(w, "value", w))}
+    with tf.GradientTape() as tape:
+        model(x, training=True)
+    return [v for v in tape.watched_variables() if id(v) not in tracked]
+
+
 def check_unregistered(ad, rep, model):
-    """PyTorch: weights the loss uses that no optimizer built from model.parameters() will ever hold."""
-    if ad.framework != "torch":
+    """Weights the model uses that no optimizer built from its parameters (or fit) will ever hold."""
+    if ad.framework == "keras":
+        try:
+            hidden = untracked_variables(model, ad.x)
+        except Exception as e:  # noqa: BLE001
+            rep.skip("unregistered-parameters", f"could not watch the forward pass: {type(e).__name__}: {e}")
+            return
+        if hidden:
+            rep.add("unregistered-parameters",
+                    [f"the forward pass reads {len(hidden)} trainable variable(s) that are not among model.weights: "
+                     + ", ".join(f"{v.name} {tuple(v.shape)}" for v in hidden[:6]) + (" ..." if len(hidden) > 6 else ""),
+                     "fit and model.trainable_variables leave them out, so they never change"])
+        else:
+            rep.passed.append("unregistered-parameters")
         return
     try:
         model.train()
