@@ -10,7 +10,7 @@ pytest.importorskip("torch")
 pytest.importorskip("keras")
 
 from benchmarks.real_bugs import (HELD_OUT_SO_IDS, all_cases, fifth_cases, fourth_cases, fresh_cases,  # noqa: E402
-                                  held_out_cases, sixth_cases, third_cases)
+                                  held_out_cases, seventh_cases, sixth_cases, third_cases)
 from course_utils.diagnosis import CATALOGUE, diagnose  # noqa: E402
 
 CASES = {c.name: c for c in all_cases()}
@@ -20,6 +20,7 @@ THIRD = {c.name: c for c in third_cases()}
 FOURTH = {c.name: c for c in fourth_cases()}
 FIFTH = {c.name: c for c in fifth_cases()}
 SIXTH = {c.name: c for c in sixth_cases()}
+SEVENTH = {c.name: c for c in seventh_cases()}
 
 # buggy twin named today, fixed twin clean today; fast, and spread over frameworks and kinds
 GUARDED = ["torch_linear_xor", "torch_mse_rank1_target", "torch_lr_far_too_high",
@@ -101,8 +102,8 @@ def _runs_on_its_batch(c, model, x):
     assert out.shape[0] == len(x), f"{c.name}: one output row per sample"
 
 
-# The later held-out sets (fresh_cases.py, third_cases.py, fourth_cases.py, fifth_cases.py) are measurements run
-# once (`python -m benchmarks.real_bugs --fresh` / `--third` / `--fourth` / `--fifth`), never regression guards: they
+# The later held-out sets (fresh_cases.py, third_cases.py, ..., seventh_*_cases.py) are measurements run once
+# (`python -m benchmarks.real_bugs --fresh` / `--third` / ... / `--seventh`), never regression guards: they
 # are checked to be well formed and new, and diagnose is never called on them.
 LATER_SETS = {  # prefix: (the set as listed, the sets built before it, least Keras cases, least PyTorch cases)
     "fresh": (fresh_cases(), (CASES, HELD_OUT), 10, 10),
@@ -110,6 +111,7 @@ LATER_SETS = {  # prefix: (the set as listed, the sets built before it, least Ke
     "fourth": (fourth_cases(), (CASES, HELD_OUT, FRESH, THIRD), 9, 5),
     "fifth": (fifth_cases(), (CASES, HELD_OUT, FRESH, THIRD, FOURTH), 1, 2),
     "sixth": (sixth_cases(), (CASES, HELD_OUT, FRESH, THIRD, FOURTH, FIFTH), 9, 10),
+    "seventh": (seventh_cases(), (CASES, HELD_OUT, FRESH, THIRD, FOURTH, FIFTH, SIXTH), 0, 0),
 }
 
 
@@ -134,12 +136,12 @@ def test_later_held_out_cases_are_declared_in_full_and_new(prefix):
     assert frameworks["keras"] >= least_keras and frameworks["torch"] >= least_torch, dict(frameworks)
 
 
-LATER = {**FRESH, **THIRD, **FOURTH, **FIFTH, **SIXTH}
+LATER = {**FRESH, **THIRD, **FOURTH, **FIFTH, **SIXTH, **SEVENTH}
 
 
 @pytest.mark.parametrize("name", sorted(LATER))
 def test_later_builders_return_a_model_a_batch_a_loss_and_an_optimizer(name):
-    """Several of the fourth and sixth sets' buggy twins fail in the forward pass, as the threads' programs did (an input of
+    """Several of the fourth, sixth and seventh sets' buggy twins fail in the forward pass, as the threads' programs did (an input of
     the wrong shape or dtype): there only the fixed twin must run on its batch."""
     c = LATER[name]
     for build in (c.buggy, c.fixed):
@@ -148,5 +150,5 @@ def test_later_builders_return_a_model_a_batch_a_loss_and_an_optimizer(name):
         model, x, y, loss, optimizer = built
         assert model is not None and loss is not None and optimizer is not None
         assert len(x) == len(y) <= 256
-        if build == c.fixed or not (name in FOURTH or name in SIXTH):
+        if build == c.fixed or not (name in FOURTH or name in SIXTH or name in SEVENTH):
             _runs_on_its_batch(c, model, x)

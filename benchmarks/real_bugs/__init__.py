@@ -10,6 +10,7 @@ and research benchmarks, each with its fixed twin.
     python -m benchmarks.real_bugs --fourth        # only the fourth held-out set (fourth_cases.py)
     python -m benchmarks.real_bugs --fifth         # only the fifth held-out set (fifth_cases.py)
     python -m benchmarks.real_bugs --sixth         # only the sixth held-out set (sixth_*_cases.py)
+    python -m benchmarks.real_bugs --seventh       # only the seventh held-out set (seventh_*_cases.py)
 
 A case declares where the bug comes from (``source``), what it is and how it
 was fixed (``bug``, ``fix``, one sentence each), the catalogue codes that would
@@ -117,9 +118,19 @@ def sixth_cases() -> list:
     return list(_sixth_keras_module.CASES) + list(_sixth_torch_module.CASES)
 
 
+from . import seventh_keras_cases as _seventh_keras_module  # noqa: E402  (same reason as above)
+from . import seventh_torch_cases as _seventh_torch_module  # noqa: E402
+
+
+def seventh_cases() -> list:
+    """The seventh held-out set (seventh_keras_cases.py, seventh_torch_cases.py), built by two people working apart
+    after the sixth set's changes (Keras unregistered-parameters among them): for one final run."""
+    return list(_seventh_keras_module.CASES) + list(_seventh_torch_module.CASES)
+
+
 # The sets run once each, after the detectors were tuned on the others: the command-line flag's name -> the set.
 LATER_SETS = {"fresh": fresh_cases, "third": third_cases, "fourth": fourth_cases, "fifth": fifth_cases,
-              "sixth": sixth_cases}
+              "sixth": sixth_cases, "seventh": seventh_cases}
 
 __all__ = ["Case", "case", "all_cases", "held_out_cases", "fresh_cases", "third_cases", "fourth_cases",
-           "fifth_cases", "sixth_cases", "LATER_SETS", "HELD_OUT_SO_IDS"]
+           "fifth_cases", "sixth_cases", "seventh_cases", "LATER_SETS", "HELD_OUT_SO_IDS"]

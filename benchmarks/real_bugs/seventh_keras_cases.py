@@ -1,0 +1,8 @@
+"""Seventh held-out set, Keras half: public threads rebuilt as (buggy, fixed) twins, for one final measurement.
+
+Built apart from the other half by the same rule, by someone who read only diagnose's catalogue and never
+ran the detectors; how the threads were chosen is in the README, "Seventh held-out set".
+"""
+from __future__ import annotations
+
+CASES = []
