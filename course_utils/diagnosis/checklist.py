@@ -55,7 +55,7 @@ def _probe(rep, check, train):
     try:
         return train()
     except Exception as e:  # noqa: BLE001
-        rep.skip(check, f"training a copy on this batch failed: {type(e).__name__}: {e}")
+        rep.skip(check, f"training a copy on this batch failed: {error_text(e)}")
         return None
 
 
@@ -121,7 +121,7 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
     try:
         init_loss = ad.loss_of(out_t)
     except Exception as e:  # noqa: BLE001
-        problem = f"{type(e).__name__}: {e}"
+        problem = f"{error_text(e)}"
         check_output(ad, rep, out, activation)
 
         def unexplained():  # nothing found yet says why the loss refused

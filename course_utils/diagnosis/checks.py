@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from ..fmt import percent, sig
-from ..frameworks import input_arrays, is_structured, keras_activation, keras_layers, map_inputs, to_numpy
+from ..frameworks import error_text, input_arrays, is_structured, keras_activation, keras_layers, map_inputs, to_numpy
 from ..instruments import InitLossCheck, untrained_loss
 from .setup_checks import step_size
 from .wiring import check_inplace_writes
@@ -173,7 +173,7 @@ def check_samples_independent(ad, rep, model):
         whole, again, alone = (np.asarray(to_numpy(ad.output(model, False, x)), dtype=np.float64)
                                for x in (ad.x, ad.x, map_inputs(lambda a: a[half:], ad.x)))
     except Exception as e:  # noqa: BLE001
-        rep.skip("samples-mixed", f"the model does not run on half the batch ({type(e).__name__}: {e}): "
+        rep.skip("samples-mixed", f"the model does not run on half the batch ({error_text(e)}): "
                                   "is the batch size written into the model?")
         return
     scale = max(float(np.abs(whole).max()), 1e-12)
@@ -649,7 +649,7 @@ def check_gradients(ad, rep, model, vanish=1e-3, explode=1e3, too_large=1e2):
         norms = instruments.grad_norms(model, ad.x, ad.y, ad.loss)
     except Exception as e:  # noqa: BLE001
         if not check_inplace_writes(ad, rep, model, e):
-            rep.skip("gradient-flow", f"could not compute gradients in training mode: {type(e).__name__}: {e}")
+            rep.skip("gradient-flow", f"could not compute gradients in training mode: {error_text(e)}")
         return
     if not norms:
         rep.skip("gradient-flow", "the model has no trainable layers")
@@ -708,7 +708,7 @@ def check_recurrent_steps(ad, rep, model, min_steps=50, floor=1e-6):
     try:
         measured = instruments.step_gradients(model, ad.x, ad.y, ad.loss)
     except Exception as e:  # noqa: BLE001
-        rep.skip("rnn-too-many-steps", f"could not compute the gradient at each time step: {type(e).__name__}: {e}")
+        rep.skip("rnn-too-many-steps", f"could not compute the gradient at each time step: {error_text(e)}")
         return
     if measured is None:
         return

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..fmt import percent, sig
-from ..frameworks import keras_layers
+from ..frameworks import error_text, keras_layers
 
 # per optimizer step, ||w_after - w_before|| / ||w_before||: healthy training moves weights by about 1e-3
 LOW_UPDATE_RATIO = 1e-5
@@ -91,7 +91,7 @@ def check_unregistered(ad, rep, model):
         try:
             hidden = untracked_variables(model, ad.x)
         except Exception as e:  # noqa: BLE001
-            rep.skip("unregistered-parameters", f"could not watch the forward pass: {type(e).__name__}: {e}")
+            rep.skip("unregistered-parameters", f"could not watch the forward pass: {error_text(e)}")
             return
         if hidden:
             rep.add("unregistered-parameters",
@@ -105,7 +105,7 @@ def check_unregistered(ad, rep, model):
         model.train()
         loss = ad.loss(model(ad.x), ad.y)
     except Exception as e:  # noqa: BLE001  (several inputs passed another way, a loss on other terms)
-        rep.skip("unregistered-parameters", f"could not trace the loss back: {type(e).__name__}: {e}")
+        rep.skip("unregistered-parameters", f"could not trace the loss back: {error_text(e)}")
         return
     hidden = unregistered_tensors(model, loss)
     if not hidden:
