@@ -997,9 +997,9 @@ def probe_overfit(ad, rep, steps, target, dead_threshold, min_samples, rounds=3)
                                  "off; run your own overfit test without them too")
         elif final < 0.95 * earlier and parameter_count(ad, model) < target_values(ad):
             rep.notes.append(f"{len(losses)} steps of the overfit probe's {adam}: loss {sig(first)} -> {sig(final)}, "
-                             f"still falling, but with {parameter_count(ad, model)} parameters for "
-                             f"{target_values(ad)} target values the model cannot memorise the batch, so more steps "
-                             "would not show it memorising")
+                             f"still falling; with {parameter_count(ad, model)} parameters for {target_values(ad)} "
+                             "target values the model may never memorise the batch, and a loss still falling is "
+                             "learning, not a sign of a bug")
         elif final < 0.95 * earlier:
             rep.add("too-few-steps", [f"{len(losses)} steps of {adam} on one batch: loss {sig(first)} -> "
                                       f"{sig(final)}",
