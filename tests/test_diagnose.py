@@ -128,6 +128,40 @@ def test_a_probe_still_falling_is_too_few_steps_only_for_a_model_that_could_memo
     assert any("may never memorise the batch" in note for note in report.notes) != flagged, str(report)
 
 
+def test_a_probe_that_falls_to_one_output_for_every_sample_has_not_memorised_it(monkeypatch):
+    """A loss can fall tenfold from a bad start to one constant answer (a ReLU output gone dark): not memorised."""
+    from course_utils.diagnosis import checks
+
+    monkeypatch.setattr(checks, "_probe_rounds", lambda *args, **kwargs: (np.geomspace(3.0, 0.25, 200), False))
+    torch.manual_seed(0)
+    x = torch.randn(32, 4)
+    for silent, named in ((True, True), (False, False)):
+        model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 1))
+        if silent:
+            with torch.no_grad():
+                model[2].weight.zero_()  # every sample gets the bias, and the probe here trains nothing
+        report = diagnose(model, x, x[:, :1] ** 2, nn.MSELoss(), steps=200)
+        assert ("cannot-overfit" in report.codes) == named, str(report)
+        assert ("same output for every sample" in str(report)) == named, str(report)
+
+
+def test_a_probe_rate_that_leaves_the_loss_higher_than_it_started_is_lowered(monkeypatch):
+    from course_utils.diagnosis import checks
+
+    rates = []
+
+    def rounds(ad, model, optimizer, steps, target, rounds):
+        lr = optimizer.param_groups[0]["lr"]
+        rates.append(lr)
+        worse, learns = np.linspace(0.9, 1.0, 200), np.geomspace(0.9, 1e-3, 200)
+        return (worse if lr == 1e-2 else learns), False
+
+    monkeypatch.setattr(checks, "_probe_rounds", rounds)
+    torch.manual_seed(0)
+    report = diagnose(mlp(10, 16, 1), torch.randn(32, 10), torch.randn(32, 1), nn.MSELoss(), steps=200)
+    assert rates == [1e-2, 1e-3] and "overfit-one-batch" in report.passed, (rates, str(report))
+
+
 def test_units_the_probe_kills_are_a_note_when_the_batch_is_memorised_anyway():
     # Adam at lr 1e-2 kills many units of a wide default-initialised MLP, but it still memorises the batch:
     # those deaths are the probe's, not a reason the model cannot fit
@@ -993,6 +1027,63 @@ def test_a_keras_layer_whose_weights_are_bare_tf_variables_is_unregistered():
     for tracked_model in (model(True), frozen):
         assert "unregistered-parameters" not in diagnose(tracked_model, x, y, "sparse_categorical_crossentropy",
                                                          steps=0).codes
+
+
+def test_binary_cross_entropy_on_targets_outside_zero_and_one_is_named():
+    x, y = data(40, 6, 2)
+    five_or_seven = torch.where(y == 1, 7.0, 5.0)[:, None]  # labels as the data file holds them
+    report = diagnose(mlp(6, 16, 1), x, five_or_seven, nn.BCEWithLogitsLoss(), steps=0)
+    assert "labels-not-class-indices" in report.codes, str(report)
+    assert "run from 5.00 to 7.00 (2 distinct values)" in str(report)
+    assert "Encode the two classes as 0 and 1" in report.finding("labels-not-class-indices").fix
+    assert "labels-not-class-indices" not in diagnose(mlp(6, 16, 1), x, y[:, None].float(), nn.BCEWithLogitsLoss(),
+                                                      steps=0).codes
+
+
+def test_class_index_maps_with_an_extra_axis_of_one_are_the_targets_shape():
+    g = torch.Generator().manual_seed(6)
+    images, classes = torch.rand(12, 1, 6, 6, generator=g), torch.randint(0, 3, (12, 6, 6), generator=g)
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 3, 1))
+    report = diagnose(net, images, classes[:, None], nn.CrossEntropyLoss(), steps=0)  # (12, 1, 6, 6)
+    assert report.codes == ["target-shape-broadcast"], str(report)
+    assert "y.squeeze(1)" in report.finding("target-shape-broadcast").fix
+    assert diagnose(net, images, classes, nn.CrossEntropyLoss(), steps=0).codes == []
+
+
+def test_class_indices_given_to_a_loss_that_wants_one_column_per_output_are_to_be_one_hot():
+    x, y = data(40, 6, 2)
+
+    def ghm_like(output, target):  # a loss of one's own on one column per output (it refuses (n,) targets)
+        return nn.functional.binary_cross_entropy_with_logits(output, target.float())
+
+    report = diagnose(mlp(6, 16, 2), x, y, ghm_like, steps=0)
+    assert report.codes == ["target-shape-broadcast"], str(report)
+    assert "the targets are 40 class indices (0..1)" in str(report)
+    assert "One-hot the targets" in report.finding("target-shape-broadcast").fix
+    assert diagnose(mlp(6, 16, 2), x, nn.functional.one_hot(y, 2), ghm_like, steps=0).codes == []
+
+
+def test_a_loss_taken_after_argmax_has_no_gradient_path():
+    x, y = data(40, 6, 3)
+
+    def accuracy_gap(output, target):  # argmax cuts the chain: backward() refuses
+        return (output.argmax(dim=1) != target).float().mean()
+
+    report = diagnose(mlp(6, 16, 3), x, y, accuracy_gap, steps=50)
+    assert "no-gradient-path" in report.codes, str(report)
+    assert "the loss does not require a gradient" in str(report)
+    assert "argmax" in report.finding("no-gradient-path").fix
+
+
+def test_a_loss_that_raises_on_outputs_of_the_targets_shape_says_it_is_not_the_shapes():
+    x, _ = data(40, 6)
+    targets = torch.rand(40, 2, generator=torch.Generator().manual_seed(2))
+    def weighted(output, target):  # PyTorch takes pos_weight only as a tensor
+        return nn.functional.binary_cross_entropy_with_logits(output, target, pos_weight=np.float64(2.0))
+
+    with pytest.raises(ValueError, match=r"same shape \(40, 2\), so not their shapes.*pos_weight"):
+        diagnose(mlp(6, 16, 2), x, targets, weighted, steps=0)
 
 
 def test_a_mask_repeated_over_channels_is_the_targets_shape_not_the_output_width():

@@ -63,6 +63,10 @@ KERAS_CASES = {
                             IMAGES, LABELS, keras.losses.SparseCategoricalCrossentropy(from_logits=True), set()),
     "sequences (n, 6, 4)": (lambda: keras.Sequential([keras.Input((6, 4)), keras.layers.LSTM(6), keras.layers.Dense(1)]),
                             SEQUENCES, VALUES, "mse", {"target-shape-broadcast"}),
+    "token indices into an Embedding": (lambda: keras.Sequential([keras.Input((6,)), keras.layers.Embedding(10, 4),
+                                                                 keras.layers.Flatten(), keras.layers.Dense(3)]),
+                                        RNG.integers(0, 10, size=(N, 6)), LABELS,
+                                        keras.losses.SparseCategoricalCrossentropy(from_logits=True), set()),
     "two inputs in a dict": (lambda: keras_two_inputs(True), {"a": X, "b": X_EXTRA}, VALUES, "mse", set()),
     "two inputs in a list": (lambda: keras_two_inputs(False), [X, X_EXTRA], VALUES, "mse", set()),
 }
@@ -76,6 +80,7 @@ def test_diagnose_takes_what_keras_fit_takes(name):
     model.fit(x, y, epochs=1, batch_size=N, verbose=0)  # the framework accepts it
     report = diagnose(model, x, y, loss, optimizer=keras.optimizers.Adam(1e-3), steps=30, lr_steps=5)
     assert not set(report.codes) & never, report.codes
+    assert "gradient-flow" not in dict(report.skipped), report.skipped  # (an Embedding's gradient is sparse)
 
 
 class TwoInputs(nn.Module):

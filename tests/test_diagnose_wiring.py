@@ -19,6 +19,7 @@ RNG = np.random.default_rng(3)
 LABELS = RNG.integers(0, 3, size=N)
 IMAGES_LAST = RNG.normal(size=(N, 8, 8, 1)).astype("float32")  # Keras: channels last
 IMAGES_FIRST = IMAGES_LAST.transpose(0, 3, 1, 2).copy()  # PyTorch: channels first
+FEATURES = RNG.normal(size=(N, 5)).astype("float32")  # drawn once: a test's data must not depend on which ran first
 
 
 def torch_cnn(flatten: bool, linear_in=4 * 6 * 6):
@@ -32,6 +33,19 @@ def keras_cnn(flatten: bool):
     tail = [keras.layers.Flatten()] if flatten else []
     return keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(4, 3, activation="relu"), *tail,
                              keras.layers.Dense(3, activation="softmax")])
+
+
+def test_a_loss_of_ones_own_may_take_one_output_per_position():
+    """CTC and other losses of the student's own score a sequence of outputs: a Linear on every step is no bug."""
+    torch.manual_seed(0)
+    sequences = torch.as_tensor(np.random.default_rng(11).normal(size=(N, 7, 4)).astype("float32"))
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 5))  # (N, 7, 5): a score per step and class
+
+    def per_step(output, labels):  # every step scored against its sample's label
+        return nn.functional.cross_entropy(output.transpose(1, 2), labels[:, None].expand(-1, output.shape[1]))
+
+    report = diagnose(model, sequences, torch.as_tensor(LABELS), per_step, steps=0)
+    assert "missing-flatten" not in report.codes, str(report)
 
 
 def test_a_torch_linear_sized_for_the_flattened_maps_but_given_them_unflattened_is_named():
@@ -126,7 +140,7 @@ class WritesIntoSaved(nn.Module):
 
 def test_a_tensor_written_in_place_after_autograd_saved_it_is_named_with_the_line_that_saved_it():
     torch.manual_seed(0)
-    x = RNG.normal(size=(N, 5)).astype("float32")
+    x = FEATURES
     report = diagnose(WritesIntoSaved(copy_first=False), x, LABELS, nn.CrossEntropyLoss(), steps=50)
     assert report.codes == ["inplace-write"], str(report)
     assert "`h = torch.sigmoid(self.hidden(x))` (test_diagnose_wiring.py, line" in str(report)
@@ -147,7 +161,7 @@ def _torch_mlp_initialised(hidden_init, last_init=None):
 
 
 def test_hidden_units_that_start_equal_are_named_in_both_frameworks():
-    x = RNG.normal(size=(N, 5)).astype("float32")
+    x = FEATURES
     report = diagnose(_torch_mlp_initialised(lambda w: w.fill_(0.1)), x, LABELS, nn.CrossEntropyLoss(), steps=0)
     assert "symmetric-weights" in report.codes, str(report)
     assert "0: all 16 units start with the same weights (every one 0.1); only their biases differ" in str(report)
@@ -158,9 +172,22 @@ def test_hidden_units_that_start_equal_are_named_in_both_frameworks():
     assert "symmetric-weights" in keras_report.codes, str(keras_report)
 
 
+def test_units_that_start_equal_are_a_note_when_the_rest_memorises_the_batch():
+    """A bilinear-upsampling layer starts with every unit equal on purpose; the model around it still fits."""
+    x = np.random.default_rng(12).normal(size=(N, 5)).astype("float32")
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(5, 64), nn.Tanh(), nn.Linear(64, 16), nn.Tanh(), nn.Linear(16, 3))
+    with torch.no_grad():
+        model[2].weight.fill_(0.05)  # 16 equal units after 64 random ones
+    report = diagnose(model, x, LABELS, nn.CrossEntropyLoss(), steps=300)
+    assert "symmetric-weights" not in report.codes, str(report)
+    assert any(note.startswith("symmetric-weights") and "memorised the batch anyway" in note
+               for note in report.notes), str(report)
+
+
 def test_a_random_start_or_a_zero_last_layer_is_not_symmetric():
     """Zeros in the last layer alone are fine: the random units before it give its rows different gradients."""
-    x = RNG.normal(size=(N, 5)).astype("float32")
+    x = FEATURES
     zero_last = _torch_mlp_initialised(lambda w: None, last_init=lambda w: w.zero_())
     report = diagnose(zero_last, x, LABELS, nn.CrossEntropyLoss(), steps=100)
     assert "symmetric-weights" not in report.codes and "symmetric-weights" in report.passed, str(report)
@@ -168,7 +195,7 @@ def test_a_random_start_or_a_zero_last_layer_is_not_symmetric():
 
 @pytest.mark.parametrize("framework", ["torch", "keras"])
 def test_a_relu_in_front_of_the_output_sigmoid_is_named_as_unable_to_reach_class_zero(framework):
-    x = RNG.normal(size=(N, 5)).astype("float32")
+    x = FEATURES
     labels = (x[:, 0] > 0).astype("float32").reshape(-1, 1)
     if framework == "torch":
         def model(relu_last):
@@ -197,7 +224,7 @@ def test_keras_hands_a_loss_function_of_ones_own_the_shapes_fit_does():
     def first_column_mse(y_true, y_pred):
         return tf.square(y_true[:, 0] - y_pred[:, 0])
 
-    x = RNG.normal(size=(N, 5)).astype("float32")
+    x = FEATURES
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(1)])
     model.compile(optimizer="adam", loss=first_column_mse)
@@ -208,7 +235,7 @@ def test_keras_hands_a_loss_function_of_ones_own_the_shapes_fit_does():
 
 def test_a_loss_of_ones_own_that_levels_off_after_halving_is_a_note_not_a_failure():
     """diagnose does not know how low a loss of the student's own can go (a VAE's has a floor far above 0)."""
-    x = RNG.normal(size=(N, 5)).astype("float32")
+    x = FEATURES
     target = torch.as_tensor(x[:, :1])
 
     def with_a_floor(output, y):

@@ -132,8 +132,10 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
         if unexplained():
             check_refused_shapes(ad, rep, out, problem)
         if unexplained():  # e.g. logits into torch's BCELoss, which refuses values outside [0, 1]: say why
-            raise ValueError(f"the loss could not compare outputs of shape {tuple(out.shape)} with targets of shape "
-                             f"{tuple(np.shape(to_numpy(y)))}: {problem}") from None
+            shapes = (f"outputs and targets of the same shape {tuple(out.shape)}, so not their shapes: check the "
+                      "loss's own arguments and the targets' values" if tuple(out.shape) == np.shape(to_numpy(y)) else
+                      f"outputs of shape {tuple(out.shape)} and targets of shape {tuple(np.shape(to_numpy(y)))}")
+            raise ValueError(f"the loss raised on {shapes}: {problem}") from None
         rep.skip("every other check", f"the loss cannot be computed on these outputs ({problem})")
         mark_consequences(rep)
         return rep

@@ -43,14 +43,29 @@ def check_refused_shapes(ad, rep, out, problem):
         return
     evidence = [f"output shape {tuple(out.shape)}, target shape {tuple(y.shape)}: the loss refuses to compare them "
                 f"({problem})"]
-    labels = y.size == ad.n and np.issubdtype(y.dtype, np.number) and np.all(np.mod(y, 1) == 0) and out.ndim == 2
+    whole = y.size > 0 and np.issubdtype(y.dtype, np.number) and bool(np.all(np.mod(y, 1) == 0))
+    labels = whole and y.size == ad.n and out.ndim == 2
+    axis = _class_axis(ad, out.ndim)
+    width = out.shape[axis] if out.ndim >= 2 else 1
+    takes_indices = ad.info.kind == "cross_entropy" and ad.info.sparse
+    # one class index per sample, covering every output column: what a loss of one column per output wants one-hot
+    every_class = labels and y.min() == 0 and y.max() == width - 1 and len(np.unique(y)) == width > 1
+    index_maps = (whole and takes_indices and y.ndim == out.ndim
+                  and y.shape[axis] == 1 and np.delete(y.shape, axis).tolist() == np.delete(out.shape, axis).tolist())
     widths = _width_mismatch(ad, out.shape, y)
-    if labels and ad.info.kind == "cross_entropy" and not ad.info.sparse:
+    if labels and not takes_indices and (ad.info.kind == "cross_entropy" or every_class):
         evidence.append(f"the targets are {ad.n} class indices ({int(y.min())}..{int(y.max())}), and "
                         f"{ad.info.name} wants one-hot rows of the output's shape")
         rep.add("target-shape-broadcast", evidence,
-                fix="Use the sparse loss for class indices (sparse_categorical_crossentropy), or one-hot the targets "
-                    "to the output's shape.")
+                fix="One-hot the targets to the output's shape, or use a loss that takes class indices "
+                    "(sparse_categorical_crossentropy, nn.CrossEntropyLoss).")
+    elif index_maps:
+        wanted = tuple(int(d) for d in np.delete(out.shape, axis))
+        evidence.append(f"the targets are class indices with an extra axis of size 1 (axis {axis}), where "
+                        f"{ad.info.name} wants them without the class axis: shape {wanted}")
+        rep.add("target-shape-broadcast", evidence,
+                fix=f"Drop the targets' axis of size 1 (y.squeeze({axis})): class indices have the output's shape "
+                    "without its class axis.")
     elif widths and not (labels and ad.info.kind == "cross_entropy"):  # not class indices in a (n, 1) column
         rep.add("output-width-mismatch", evidence + [widths], fix=_targets_too_wide(ad, out.shape, y))
     else:
@@ -119,9 +134,25 @@ def _binary_loss_on_one_class_rows(ad, out, y) -> list:
     return []
 
 
+def _binary_targets_outside(ad, y) -> list:
+    """Evidence that a binary cross-entropy gets targets outside [0, 1] (labels 5 and 7, pixels 0-255), else [].
+    Class indices 0, 1, 2, ... are binary-loss-on-one-class-rows instead."""
+    if ad.info.kind != "binary_cross_entropy" or y.size == 0 or not np.all(np.isfinite(y)):
+        return []
+    if (y.min() >= 0 and y.max() <= 1) or (y.size == ad.n and _class_indices(y) and y.min() == 0):
+        return []
+    return [f"the targets run from {sig(y.min())} to {sig(y.max())} ({len(np.unique(y))} distinct values), but "
+            f"{ad.info.name} takes each target as the probability of the positive class, in [0, 1]"]
+
+
 def check_class_labels(ad, rep, out):
     """Targets given as class indices (a cross-entropy over the output's class axis) must be whole numbers from 0
-    to the number of classes - 1 and, for PyTorch, int64: the loss raises on anything else."""
+    to the number of classes - 1 and, for PyTorch, int64: the loss raises on anything else. Binary cross-entropy
+    takes targets in [0, 1]."""
+    outside = _binary_targets_outside(ad, np.asarray(to_numpy(ad.y)))
+    if outside:
+        rep.add("labels-not-class-indices", outside,
+                fix="Encode the two classes as 0 and 1 (or scale the targets into [0, 1]) for binary cross-entropy.")
     if ad.info.kind != "cross_entropy" or not ad.info.sparse or out.ndim < 2:
         return
     y = np.asarray(to_numpy(ad.y))
@@ -640,6 +671,17 @@ def _layer_weight_norms(model):
             for k, ws in snap.items()}
 
 
+def _loss_detached(ad, model) -> bool:
+    """PyTorch: the model has weights to train, but the loss it gives is a tensor with no gradient history."""
+    if ad.framework != "torch" or not any(p.requires_grad for p in model.parameters()):
+        return False
+    try:
+        loss = ad.loss(model(ad.x), ad.y)
+    except Exception:  # noqa: BLE001
+        return False
+    return isinstance(loss, ad.torch.Tensor) and not loss.requires_grad
+
+
 def check_gradients(ad, rep, model, vanish=1e-3, explode=1e3, too_large=1e2):
     from .. import instruments
 
@@ -648,7 +690,11 @@ def check_gradients(ad, rep, model, vanish=1e-3, explode=1e3, too_large=1e2):
     try:
         norms = instruments.grad_norms(model, ad.x, ad.y, ad.loss)
     except Exception as e:  # noqa: BLE001
-        if not check_inplace_writes(ad, rep, model, e):
+        if _loss_detached(ad, model):
+            rep.add("no-gradient-path", [f"backward refuses: {error_text(e)}", "the loss does not require a gradient: "
+                                         "somewhere between the output and the loss the chain of tensors is cut (an "
+                                         "argmax, a round, .detach(), .item(), .numpy())"])
+        elif not check_inplace_writes(ad, rep, model, e):
             rep.skip("gradient-flow", f"could not compute gradients in training mode: {error_text(e)}")
         return
     if not norms:
@@ -671,7 +717,7 @@ def check_gradients(ad, rep, model, vanish=1e-3, explode=1e3, too_large=1e2):
     zero = [n for n, v in zip(names, values) if v == 0]
     if zero:
         rep.add("zero-gradients", [f"{len(zero)} of {len(names)} layers receive exactly 0: {', '.join(zero)}"],
-                zero=zero)
+                zero=zero, reading=True)  # a note if the rest memorises the batch
     weights = _layer_weight_norms(model)
     rel = {n: norms[n] / weights[n] for n in names if norms[n] > 0 and weights.get(n, 0) > 0}
     if len(rel) >= 2:
@@ -955,6 +1001,18 @@ def probe_scaled_targets(ad, rep, steps, target, rounds=3):
                                  f"{sig(fitted[1])} in {fitted[2]} steps"])
 
 
+def _one_output_for_all(ad, model) -> bool:
+    """After the probe: every sample gets the same output (to 1e-6 of its size) while the targets differ."""
+    y = np.asarray(to_numpy(ad.y), dtype=np.float64)
+    if ad.n < 2 or np.all(y == y[:1]):
+        return False
+    try:
+        out = np.asarray(to_numpy(ad.output(model, True)), dtype=np.float64)
+    except Exception:  # noqa: BLE001  (an output of several tensors: not judged)
+        return False
+    return bool(np.all(np.isfinite(out)) and np.all(np.abs(out - out[:1]) <= 1e-6 * (1.0 + np.abs(out).max())))
+
+
 def probe_overfit(ad, rep, steps, target, dead_threshold, min_samples, rounds=3):
     """Adam on a copy, on this batch only: can the model memorise it?
 
@@ -965,12 +1023,13 @@ def probe_overfit(ad, rep, steps, target, dead_threshold, min_samples, rounds=3)
     for its own step size. While the loss is still falling it gets up to
     ``rounds`` x ``steps`` steps.
     """
-    blown = []  # (lr, loss it reached, steps) of the rates that diverged
+    blown = []  # (lr, loss it reached, steps) of the rates that diverged or left the loss higher than it started
     for lr in PROBE_RATES:
         model = ad.copy()
         switched_off = ad.switch_off_regularisers(model)  # the overfit test's rule: memorise with them off
         losses, diverged = _probe_rounds(ad, model, ad.probe_optimizer(model, lr), steps, target, rounds)
-        if not diverged:
+        worse = not diverged and float(np.min(losses[-max(steps // 4, 1):])) > float(losses[0])
+        if not (diverged or worse) or (worse and lr == PROBE_RATES[-1]):
             break
         blown.append((lr, losses[-1], len(losses)))
     adam = f"Adam (lr {_rate(lr)})"
@@ -983,13 +1042,19 @@ def probe_overfit(ad, rep, steps, target, dead_threshold, min_samples, rounds=3)
         q = max(steps // 4, 1)
         earlier = float(np.min(losses[:-q]))
         best = float(losses.min())
-        calmer = ([f"(the probe's Adam diverged at lr {', '.join(_rate(r) for r, _, _ in blown)} on this model, "
-                   f"so it used lr {_rate(lr)})"] if blown else [])
+        calmer = ([f"(the probe's Adam diverged or raised the loss at lr {', '.join(_rate(r) for r, _, _ in blown)} "
+                   f"on this model, so it used lr {_rate(lr)})"] if blown else [])
         decay = ad.weight_decay()
         switched_off += [f"your optimizer's weight decay {decay:g} (the probe uses its own Adam)"] if decay else []
         calmer += [f"(with {' and '.join(switched_off)} switched off)"] if switched_off else []
+        one_output = best > 1e-4 and _one_output_for_all(ad, model)
         if _without_floor(losses):  # "memorised" means nothing for a loss with no floor
             _add_without_floor(rep, f"{len(losses)} steps of the overfit probe's {adam}", losses)
+        elif one_output and best <= target * first:  # fallen from a bad start to one answer for every sample
+            rep.add("cannot-overfit", [f"{len(losses)} steps of {adam} on one batch of {ad.n}: loss {sig(first)} -> "
+                                       f"{sig(final)}, a tenth of where it started",
+                                       "but the model now gives the same output for every sample while the targets "
+                                       "differ: it fell to one answer for all, it did not memorise them"] + calmer)
         elif best <= target * first or best < 1e-4:
             rep.passed.append("overfit-one-batch")
             if switched_off:  # the overfit test's rule, said so: the student's own test must switch them off too

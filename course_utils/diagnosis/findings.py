@@ -108,7 +108,8 @@ CATALOGUE = {
     "no-gradient-path": (
         "the loss is not connected to the weights: no gradient reaches them",
         "Keep one unbroken chain of framework tensors from the input to the loss: no .detach(), .item(), .numpy() "
-        "or torch.tensor(...) re-wrapping in forward() or in the loss.", ("08",)),
+        "or torch.tensor(...) re-wrapping in forward() or in the loss, and no argmax or rounding before the loss "
+        "(take the loss on the scores).", ("08",)),
     "weights-unchanged": (
         "the weights did not change between steps",
         "Call optimizer.step() after loss.backward() in every step, with an optimizer built over this model's "
@@ -335,7 +336,8 @@ CONSEQUENCES = {
     "constant-targets": ("dead-relu", "zero-gradients", "vanishing-gradients", "init-loss-off"),
     "unregistered-parameters": ("cannot-overfit", "too-few-steps", "update-ratio-low", "loss-not-decreasing"),
     "softmax-over-batch": ("cannot-overfit", "init-loss-off", "too-few-steps"),
-    "labels-not-class-indices": ("cannot-overfit", "init-loss-off", "target-shape-broadcast", "non-finite-loss"),
+    "labels-not-class-indices": ("cannot-overfit", "init-loss-off", "target-shape-broadcast", "non-finite-loss",
+                                 "loss-without-floor"),
     "samples-mixed": ("cannot-overfit", "init-loss-off", "too-few-steps", "dead-relu"),
     "logits-into-probability-loss": ("cannot-overfit", "init-loss-off"),
     "output-width-mismatch": ("cannot-overfit", "init-loss-off", "target-shape-broadcast", "labels-not-class-indices",

@@ -225,4 +225,4 @@ def check_symmetric_weights(ad, rep, model):
         f"{name}: all {len(units)} units start with the same weights"
         + (f" (every one {float(units[0][0]):.3g})" if np.all(units[:, :-1] == units[0][0]) else "")
         + (" and bias, so they compute one value between them for every sample" if np.all(units == units[0])
-           else "; only their biases differ") for name, units in same])
+           else "; only their biases differ") for name, units in same], reading=True)  # a note if it fits anyway

@@ -163,8 +163,8 @@ def _output_rank_wanted(ad) -> int:
 def check_dense_on_feature_maps(ad, rep, model, out):
     """A Dense/Linear layer applied to each position of a feature map (rank 3 or more), where the targets want one
     output per sample: the output keeps axes the targets do not have."""
-    if out.ndim <= max(_output_rank_wanted(ad), 2) or is_structured(ad.x):
-        return
+    if out.ndim <= max(_output_rank_wanted(ad), 2) or is_structured(ad.x) or ad.info.kind is None:
+        return  # (a loss of the student's own, such as CTC, may want an output per position)
     calls, _ = layer_calls(ad, model)
     unflat = [c for c in calls if c.kind == "dense" and len(c.received) > 2 and c.returned is not None]
     if not unflat:

@@ -49,7 +49,10 @@ def gradient_stopping_layers(model) -> set:
 
 
 def _norm(tensors) -> float:
-    return float(np.sqrt(sum(float(tf.reduce_sum(tf.cast(t, tf.float64) ** 2)) for t in tensors)))
+    """The joint L2 norm; an Embedding's sparse gradient (IndexedSlices) is made dense first, so rows that
+    appear twice in the batch are summed as they are in the update."""
+    return float(np.sqrt(sum(float(tf.reduce_sum(tf.cast(tf.convert_to_tensor(t), tf.float64) ** 2))
+                             for t in tensors)))
 
 
 def line_up(y, pred):
