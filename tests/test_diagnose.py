@@ -1076,6 +1076,30 @@ def test_a_loss_taken_after_argmax_has_no_gradient_path():
     assert "argmax" in report.finding("no-gradient-path").fix
 
 
+class StatefulLSTM(nn.Module):
+    """Keeps the LSTM's (h, c) in self and starts the next forward from it; ``detach`` cuts it from its graph."""
+
+    def __init__(self, detach):
+        super().__init__()
+        self.lstm, self.head, self.detach, self.state = nn.LSTM(3, 8, batch_first=True), nn.Linear(8, 2), detach, None
+
+    def forward(self, x):
+        out, state = self.lstm(x, self.state)
+        self.state = tuple(s.detach() for s in state) if self.detach else state
+        return self.head(out[:, -1])
+
+
+def test_a_recurrent_state_carried_into_the_next_step_with_its_graph_is_named():
+    g = torch.Generator().manual_seed(8)
+    x, y = torch.randn(16, 5, 3, generator=g), torch.randint(0, 2, (16,), generator=g)
+    torch.manual_seed(0)
+    report = diagnose(StatefulLSTM(detach=False), x, y, CE, steps=50)
+    assert "state-across-steps" in report.codes, str(report)
+    assert "the model's state holds a tensor with that graph" in str(report)
+    torch.manual_seed(0)
+    assert "state-across-steps" not in diagnose(StatefulLSTM(detach=True), x, y, CE, steps=50).codes
+
+
 def test_a_loss_that_raises_on_outputs_of_the_targets_shape_says_it_is_not_the_shapes():
     x, _ = data(40, 6)
     targets = torch.rand(40, 2, generator=torch.Generator().manual_seed(2))

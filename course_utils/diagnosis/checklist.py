@@ -13,8 +13,8 @@ from .checks import (check_batchnorm, check_class_labels, check_dead, check_grad
                      first_layer_input, first_layer_normalises, keras_final_activation, probe_lr, probe_overfit,
                      probe_scaled_targets, probe_without_mae, torch_final_activation)
 from .findings import Report, mark_consequences, readings_that_fit
-from .setup_checks import (check_frozen, check_optimizer_holds_model, check_symmetric_weights, check_unregistered,
-                           judge_frozen_after_probe, judge_step_size, stalls)
+from .setup_checks import (check_frozen, check_optimizer_holds_model, check_state_across_steps, check_symmetric_weights,
+                           check_unregistered, judge_frozen_after_probe, judge_step_size, stalls)
 from .inputs import (add_layout_finding, check_input_dtype, check_target_dtype, embedding_too_small,
                      runnable_layout)
 from .wiring import check_dense_on_feature_maps, check_relu_before_sigmoid, refusing_layer
@@ -186,6 +186,7 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
     if lr_probe is not None:
         judge_step_size(ad, rep, *lr_probe, lr_steps, probe_losses)
     judge_frozen_after_probe(rep, partly_frozen)
+    check_state_across_steps(ad, rep, work)
     readings_that_fit(rep, settings_move_loss=not stalls(lr_probe))  # stuck settings: a reading may be why
     mark_consequences(rep)
     return rep

@@ -190,6 +190,11 @@ CATALOGUE = {
         "a layer was sized for inputs other than the ones it receives",
         "Size the layer from the shape it really receives (print the shape that reaches it, or let the framework "
         "infer it: keras.Input with x's shape, nn.LazyLinear), or give x the size the model was built for.", ()),
+    "state-across-steps": (
+        "the model carries a tensor from one training step into the next, with the earlier step's graph",
+        "Detach what the model keeps between batches (self.hidden = tuple(h.detach() for h in state)), or start "
+        "every batch from a fresh state (call the LSTM without a stored state); backward must not reach into the "
+        "step before.", ()),
     "update-ratio-low": (
         "steps barely change the weights",
         "Raise the learning rate, or look for zero gradients: healthy steps change weights by about 1e-3 of "

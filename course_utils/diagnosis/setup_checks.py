@@ -117,6 +117,36 @@ def check_unregistered(ad, rep, model):
              f"model.parameters() (shapes {shapes}): an optimizer built from model.parameters() never updates them"])
 
 
+SECOND_BACKWARD = "backward through the graph a second time"  # PyTorch's words when a step reaches into the last
+
+
+def graph_holding_attributes(model) -> list:
+    """PyTorch: the module attributes (not parameters or buffers) that hold a tensor with a gradient history after a
+    forward pass, alone or in a tuple or list: a recurrent state kept in ``self``, say."""
+    import torch
+
+    held = []
+    for prefix, module in model.named_modules():
+        for attr, value in vars(module).items():
+            values = value if isinstance(value, (tuple, list)) else (value,)
+            if not attr.startswith("_") and any(isinstance(v, torch.Tensor) and v.grad_fn is not None for v in values):
+                held.append(f"{prefix}.{attr}" if prefix else attr)
+    return held
+
+
+def check_state_across_steps(ad, rep, model):
+    """PyTorch: a training probe failed because backward reached the graph of the step before (freed by then): the
+    model carries a tensor from one step into the next without detaching it. ``model`` has run forward."""
+    reasons = [reason for _, reason in rep.skipped if SECOND_BACKWARD in reason]
+    if ad.framework != "torch" or not reasons:
+        return
+    held = graph_holding_attributes(model)
+    rep.add("state-across-steps",
+            ["the second training step on a copy refused: its backward pass reached into the graph of the first"]
+            + ([f"after a forward pass the model's {', '.join(held)} {'holds' if len(held) == 1 else 'hold'} a tensor "
+                "with that graph, and the next forward starts from it"] if held else []))
+
+
 def check_optimizer_holds_model(ad, rep, model):
     """PyTorch: the optimizer must hold the parameters of the model that is trained (not of an earlier one)."""
     if ad.framework != "torch" or ad.optimizer is None:
