@@ -1100,6 +1100,27 @@ def test_a_recurrent_state_carried_into_the_next_step_with_its_graph_is_named():
     assert "state-across-steps" not in diagnose(StatefulLSTM(detach=True), x, y, CE, steps=50).codes
 
 
+def test_a_report_with_no_finding_says_when_its_training_probes_could_not_run():
+    class Unsteppable(nn.Module):  # its forward works; its second training step raises
+        def __init__(self):
+            super().__init__()
+            self.layer, self.calls = nn.Linear(6, 3), 0
+
+        def forward(self, x):
+            self.calls += 1
+            if self.calls > 3 and self.training:
+                raise RuntimeError("this model trains only once")
+            return self.layer(x)
+
+    x, y = data(40, 6, 3)
+    torch.manual_seed(0)
+    report = diagnose(Unsteppable(), x, y, CE, steps=20)
+    assert report.clean and "but training a copy failed (overfit-one-batch: see skipped)" in str(report), str(report)
+    assert "training a copy failed" in report._repr_html_()
+    healthy = diagnose(mlp(6, 16, 3), x, y, CE, steps=200)
+    assert str(healthy).startswith(f"diagnose (torch): no problems found ({len(healthy.passed)} checks passed)")
+
+
 def test_a_loss_that_raises_on_outputs_of_the_targets_shape_says_it_is_not_the_shapes():
     x, _ = data(40, 6)
     targets = torch.rand(40, 2, generator=torch.Generator().manual_seed(2))

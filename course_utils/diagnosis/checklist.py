@@ -12,7 +12,7 @@ from .checks import (check_batchnorm, check_class_labels, check_dead, check_grad
                      check_samples_independent, check_softmax_twice, check_varied_inputs, check_varied_targets,
                      first_layer_input, first_layer_normalises, keras_final_activation, probe_lr, probe_overfit,
                      probe_scaled_targets, probe_without_mae, torch_final_activation)
-from .findings import Report, mark_consequences, readings_that_fit
+from .findings import TRAINING_FAILED, Report, mark_consequences, readings_that_fit
 from .setup_checks import (check_frozen, check_optimizer_holds_model, check_state_across_steps, check_symmetric_weights,
                            check_unregistered, judge_frozen_after_probe, judge_step_size, stalls)
 from .inputs import (add_layout_finding, check_input_dtype, check_target_dtype, embedding_too_small,
@@ -55,7 +55,7 @@ def _probe(rep, check, train):
     try:
         return train()
     except Exception as e:  # noqa: BLE001
-        rep.skip(check, f"training a copy on this batch failed: {error_text(e)}")
+        rep.skip(check, f"{TRAINING_FAILED}: {error_text(e)}")
         return None
 
 

@@ -201,6 +201,8 @@ CATALOGUE = {
         "their norm.", ("00",)),
 }
 
+TRAINING_FAILED = "training a copy on this batch failed"  # how a probe that could not train is skipped
+
 SEVERITY_ORDER = {"error": 0, "warning": 1, "consequence": 2}
 
 
@@ -278,10 +280,17 @@ class Report:
     def _sorted(self):
         return sorted(self.findings, key=lambda f: SEVERITY_ORDER.get(f.severity, 2))
 
+    def _clean_summary(self) -> str:
+        """What a report with no finding says: that nothing was found, and whether the training probes ran."""
+        failed = [check for check, reason in self.skipped if reason.startswith(TRAINING_FAILED)]
+        return (f"no problems found ({len(self.passed)} checks passed)" if not failed else
+                f"no problems found by the {len(self.passed)} checks that ran, but training a copy failed "
+                f"({', '.join(failed)}: see skipped)")
+
     def __str__(self) -> str:
         head = f"{self.source} ({self.framework}): "
         if self.clean:
-            lines = [head + f"no problems found ({len(self.passed)} checks passed)"]
+            lines = [head + self._clean_summary()]
         else:
             lines = [head + f"{len(self.findings)} finding(s): {', '.join(self.codes)}"]
             lines += [str(f) for f in self._sorted()]
@@ -299,7 +308,9 @@ class Report:
     def _repr_html_(self) -> str:
         esc = html.escape
         if self.clean:
-            head = f"<b style='color:#1b5e20'>{esc(self.source)}: no problems found</b> ({len(self.passed)} checks passed)"
+            summary, _, rest = self._clean_summary().partition(" (")
+            colour = "#e65100" if "failed" in summary else "#1b5e20"  # amber: the training probes did not run
+            head = f"<b style='color:{colour}'>{esc(self.source)}: {esc(summary)}</b> ({esc(rest)}"
         else:
             head = f"<b style='color:#b71c1c'>{esc(self.source)}: {len(self.findings)} finding(s)</b>"
         rows = "".join(
