@@ -1121,6 +1121,26 @@ def test_a_report_with_no_finding_says_when_its_training_probes_could_not_run():
     assert str(healthy).startswith(f"diagnose (torch): no problems found ({len(healthy.passed)} checks passed)")
 
 
+class AroundCrossEntropy(nn.Module):
+    """A loss module of one's own that holds one standard loss and calls it."""
+
+    def __init__(self):
+        super().__init__()
+        self.inner = nn.CrossEntropyLoss()
+
+    def forward(self, output, target):
+        return self.inner(output, target)
+
+
+def test_a_loss_module_around_one_standard_loss_is_read_as_that_loss():
+    x, y = data(48, 6, 3)
+    report = diagnose(mlp(6, 16, 3, nn.Softmax(dim=1)), x, y, AroundCrossEntropy(), steps=0)
+    assert "softmax-before-crossentropy" in report.codes, str(report)
+    assert "AroundCrossEntropy (around CrossEntropyLoss)" in str(report)
+    healthy = diagnose(mlp(6, 16, 3), x, y, AroundCrossEntropy(), steps=0)
+    assert healthy.codes == [] and "loss-recognition" not in dict(healthy.skipped), str(healthy)
+
+
 def test_a_loss_that_raises_on_outputs_of_the_targets_shape_says_it_is_not_the_shapes():
     x, _ = data(40, 6)
     targets = torch.rand(40, 2, generator=torch.Generator().manual_seed(2))

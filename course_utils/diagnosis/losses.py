@@ -38,6 +38,11 @@ def loss_info(loss, framework: str) -> LossInfo:
     if framework == "torch":
         name = type(loss).__name__ if not callable(loss) or hasattr(loss, "forward") else getattr(loss, "__name__", "")
         kind, expects = _TORCH_LOSSES.get(name, (None, None))
+        if kind is None:  # a module of the student's own around exactly one standard loss: read as that loss
+            inner = [type(m).__name__ for m in getattr(loss, "children", lambda: [])()]
+            if len(inner) == 1 and inner[0] in _TORCH_LOSSES:
+                kind, expects = _TORCH_LOSSES[inner[0]]
+                name = f"{name} (around {inner[0]})"
         return LossInfo(kind, expects, name or repr(loss))
     if isinstance(loss, str):
         name, config = loss, {}
