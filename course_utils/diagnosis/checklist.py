@@ -121,7 +121,7 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
     try:
         init_loss = ad.loss_of(out_t)
     except Exception as e:  # noqa: BLE001
-        problem = f"{error_text(e)}"
+        problem = error_text(e)
         check_output(ad, rep, out, activation)
 
         def unexplained():  # nothing found yet says why the loss refused

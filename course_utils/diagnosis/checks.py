@@ -935,8 +935,8 @@ def target_values(ad) -> int:
     """How many numbers the model must get right: one class per sample for cross-entropy, else every target value,
     except that targets the same for every sample need only one output's worth (a bias fits them)."""
     y = np.asarray(to_numpy(ad.y))
-    if ad.n > 1 and np.all(y == y[:1]):
-        return int(y[0].size)
+    if ad.n > 1 and distinct_targets(ad) == 1:
+        return y.size // ad.n
     return ad.n if ad.info.kind == "cross_entropy" else int(y.size)
 
 
@@ -1003,8 +1003,7 @@ def probe_scaled_targets(ad, rep, steps, target, rounds=3):
 
 def _one_output_for_all(ad, model) -> bool:
     """After the probe: every sample gets the same output (to 1e-6 of its size) while the targets differ."""
-    y = np.asarray(to_numpy(ad.y), dtype=np.float64)
-    if ad.n < 2 or np.all(y == y[:1]):
+    if ad.n < 2 or distinct_targets(ad) == 1:
         return False
     try:
         out = np.asarray(to_numpy(ad.output(model, True)), dtype=np.float64)
@@ -1024,11 +1023,12 @@ def probe_overfit(ad, rep, steps, target, dead_threshold, min_samples, rounds=3)
     ``rounds`` x ``steps`` steps.
     """
     blown = []  # (lr, loss it reached, steps) of the rates that diverged or left the loss higher than it started
+    q = max(steps // 4, 1)  # "the last steps" of a probe: still falling, flat, or ended higher than it began
     for lr in PROBE_RATES:
         model = ad.copy()
         switched_off = ad.switch_off_regularisers(model)  # the overfit test's rule: memorise with them off
         losses, diverged = _probe_rounds(ad, model, ad.probe_optimizer(model, lr), steps, target, rounds)
-        worse = not diverged and float(np.min(losses[-max(steps // 4, 1):])) > float(losses[0])
+        worse = not diverged and float(np.min(losses[-q:])) > float(losses[0])
         if not (diverged or worse) or (worse and lr == PROBE_RATES[-1]):
             break
         blown.append((lr, losses[-1], len(losses)))
@@ -1039,7 +1039,6 @@ def probe_overfit(ad, rep, steps, target, dead_threshold, min_samples, rounds=3)
                                     + "; ".join(f"lr {_rate(r)}: {sig(v)} after {n} steps" for r, v, n in blown)])
     else:
         final = float(losses[-1])
-        q = max(steps // 4, 1)
         earlier = float(np.min(losses[:-q]))
         best = float(losses.min())
         calmer = ([f"(the probe's Adam diverged or raised the loss at lr {', '.join(_rate(r) for r, _, _ in blown)} "
@@ -1047,10 +1046,10 @@ def probe_overfit(ad, rep, steps, target, dead_threshold, min_samples, rounds=3)
         decay = ad.weight_decay()
         switched_off += [f"your optimizer's weight decay {decay:g} (the probe uses its own Adam)"] if decay else []
         calmer += [f"(with {' and '.join(switched_off)} switched off)"] if switched_off else []
-        one_output = best > 1e-4 and _one_output_for_all(ad, model)
+        parameters, values = parameter_count(ad, model), target_values(ad)
         if _without_floor(losses):  # "memorised" means nothing for a loss with no floor
             _add_without_floor(rep, f"{len(losses)} steps of the overfit probe's {adam}", losses)
-        elif one_output and best <= target * first:  # fallen from a bad start to one answer for every sample
+        elif 1e-4 < best <= target * first and _one_output_for_all(ad, model):  # fell from a bad start to one answer
             rep.add("cannot-overfit", [f"{len(losses)} steps of {adam} on one batch of {ad.n}: loss {sig(first)} -> "
                                        f"{sig(final)}, a tenth of where it started",
                                        "but the model now gives the same output for every sample while the targets "
@@ -1060,9 +1059,9 @@ def probe_overfit(ad, rep, steps, target, dead_threshold, min_samples, rounds=3)
             if switched_off:  # the overfit test's rule, said so: the student's own test must switch them off too
                 rep.notes.append(f"the overfit probe memorised the batch with {' and '.join(switched_off)} switched "
                                  "off; run your own overfit test without them too")
-        elif final < 0.95 * earlier and parameter_count(ad, model) < target_values(ad):
+        elif final < 0.95 * earlier and parameters < values:
             rep.notes.append(f"{len(losses)} steps of the overfit probe's {adam}: loss {sig(first)} -> {sig(final)}, "
-                             f"still falling; with {parameter_count(ad, model)} parameters for {target_values(ad)} "
+                             f"still falling; with {parameters} parameters for {values} "
                              "target values the model may never memorise the batch, and a loss still falling is "
                              "learning, not a sign of a bug")
         elif final < 0.95 * earlier:
@@ -1073,7 +1072,6 @@ def probe_overfit(ad, rep, steps, target, dead_threshold, min_samples, rounds=3)
         else:
             evidence = [f"{len(losses)} steps of {adam} on one batch of {ad.n}: loss {sig(first)} -> {sig(final)} "
                         f"(goal: below {sig(target * first)})", f"flat: the last {q} steps lowered it by less than 5%"]
-            parameters, values = parameter_count(ad, model), target_values(ad)
             if parameters < values:
                 # too few parameters to interpolate: the loss stops at the best fit this model has, not at a bug
                 rep.notes.append(f"{evidence[0]}, {evidence[1]}; with {parameters} parameters for {values} "

@@ -280,17 +280,19 @@ class Report:
     def _sorted(self):
         return sorted(self.findings, key=lambda f: SEVERITY_ORDER.get(f.severity, 2))
 
-    def _clean_summary(self) -> str:
-        """What a report with no finding says: that nothing was found, and whether the training probes ran."""
+    def _clean_summary(self) -> tuple:
+        """What a report with no finding says: (headline, detail, whether a training probe could not run)."""
         failed = [check for check, reason in self.skipped if reason.startswith(TRAINING_FAILED)]
-        return (f"no problems found ({len(self.passed)} checks passed)" if not failed else
-                f"no problems found by the {len(self.passed)} checks that ran, but training a copy failed "
-                f"({', '.join(failed)}: see skipped)")
+        if not failed:
+            return "no problems found", f"{len(self.passed)} checks passed", False
+        return (f"no problems found by the {len(self.passed)} checks that ran, but training a copy failed",
+                f"{', '.join(failed)}: see skipped", True)
 
     def __str__(self) -> str:
         head = f"{self.source} ({self.framework}): "
         if self.clean:
-            lines = [head + self._clean_summary()]
+            headline, detail, _ = self._clean_summary()
+            lines = [head + f"{headline} ({detail})"]
         else:
             lines = [head + f"{len(self.findings)} finding(s): {', '.join(self.codes)}"]
             lines += [str(f) for f in self._sorted()]
@@ -308,9 +310,9 @@ class Report:
     def _repr_html_(self) -> str:
         esc = html.escape
         if self.clean:
-            summary, _, rest = self._clean_summary().partition(" (")
-            colour = "#e65100" if "failed" in summary else "#1b5e20"  # amber: the training probes did not run
-            head = f"<b style='color:{colour}'>{esc(self.source)}: {esc(summary)}</b> ({esc(rest)}"
+            headline, detail, failed = self._clean_summary()
+            colour = "#e65100" if failed else "#1b5e20"  # amber: a training probe did not run
+            head = f"<b style='color:{colour}'>{esc(self.source)}: {esc(headline)}</b> ({esc(detail)})"
         else:
             head = f"<b style='color:#b71c1c'>{esc(self.source)}: {len(self.findings)} finding(s)</b>"
         rows = "".join(
