@@ -10,7 +10,8 @@ pytest.importorskip("torch")
 pytest.importorskip("keras")
 
 from benchmarks.real_bugs import (HELD_OUT_SO_IDS, all_cases, fifth_cases, fourth_cases, fresh_cases,  # noqa: E402
-                                  held_out_cases, seventh_cases, sixth_cases, third_cases)
+                                  eighth_cases, held_out_cases, seventh_cases, sixth_cases,
+                                  third_cases)
 from course_utils.diagnosis import CATALOGUE, diagnose  # noqa: E402
 
 CASES = {c.name: c for c in all_cases()}
@@ -21,6 +22,7 @@ FOURTH = {c.name: c for c in fourth_cases()}
 FIFTH = {c.name: c for c in fifth_cases()}
 SIXTH = {c.name: c for c in sixth_cases()}
 SEVENTH = {c.name: c for c in seventh_cases()}
+EIGHTH = {c.name: c for c in eighth_cases()}
 
 # buggy twin named today, fixed twin clean today; fast, and spread over frameworks and kinds
 GUARDED = ["torch_linear_xor", "torch_mse_rank1_target", "torch_lr_far_too_high",
@@ -112,6 +114,7 @@ LATER_SETS = {  # prefix: (the set as listed, the sets built before it, least Ke
     "fifth": (fifth_cases(), (CASES, HELD_OUT, FRESH, THIRD, FOURTH), 1, 2),
     "sixth": (sixth_cases(), (CASES, HELD_OUT, FRESH, THIRD, FOURTH, FIFTH), 9, 10),
     "seventh": (seventh_cases(), (CASES, HELD_OUT, FRESH, THIRD, FOURTH, FIFTH, SIXTH), 10, 13),
+    "eighth": (eighth_cases(), (CASES, HELD_OUT, FRESH, THIRD, FOURTH, FIFTH, SIXTH, SEVENTH), 0, 0),
 }
 
 
@@ -136,12 +139,12 @@ def test_later_held_out_cases_are_declared_in_full_and_new(prefix):
     assert frameworks["keras"] >= least_keras and frameworks["torch"] >= least_torch, dict(frameworks)
 
 
-LATER = {**FRESH, **THIRD, **FOURTH, **FIFTH, **SIXTH, **SEVENTH}
+LATER = {**FRESH, **THIRD, **FOURTH, **FIFTH, **SIXTH, **SEVENTH, **EIGHTH}
 
 
 @pytest.mark.parametrize("name", sorted(LATER))
 def test_later_builders_return_a_model_a_batch_a_loss_and_an_optimizer(name):
-    """Several of the fourth, sixth and seventh sets' buggy twins fail in the forward pass, as the threads' programs did (an input of
+    """Several of the fourth, sixth, seventh and eighth sets' buggy twins fail in the forward pass, as the threads' programs did (an input of
     the wrong shape or dtype): there only the fixed twin must run on its batch."""
     c = LATER[name]
     for build in (c.buggy, c.fixed):
@@ -150,5 +153,5 @@ def test_later_builders_return_a_model_a_batch_a_loss_and_an_optimizer(name):
         model, x, y, loss, optimizer = built
         assert model is not None and loss is not None and optimizer is not None
         assert len(x) == len(y) <= 256
-        if build == c.fixed or not (name in FOURTH or name in SIXTH or name in SEVENTH):
+        if build == c.fixed or not (name in FOURTH or name in SIXTH or name in SEVENTH or name in EIGHTH):
             _runs_on_its_batch(c, model, x)

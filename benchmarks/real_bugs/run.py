@@ -1,11 +1,12 @@
 """Run every case through cu.diagnose, buggy and fixed twin, and print a table and the summary.
 
     python -m benchmarks.real_bugs [NAME ...] [--framework keras|torch] [--kind TEXT]
-                                   [--held-out | --fresh | --third | --fourth | --fifth | --sixth | --seventh]
+                                   [--held-out | --fresh | --third | --fourth | --fifth | --sixth | --seventh
+                                   | --eighth]
 
 The default run is the tuned set only; --held-out runs only DeepLocalize's Stack Overflow set; --fresh,
---third, ..., --seventh run only that later held-out set (fresh_cases.py, third_cases.py, ...,
-seventh_keras_cases.py with seventh_torch_cases.py).
+--third, ..., --eighth run only that later held-out set (fresh_cases.py, third_cases.py, ...,
+seventh_keras_cases.py with seventh_torch_cases.py, the eighth set's three files).
 
 Exit code 0 always: this is a benchmark, not a test.
 """
