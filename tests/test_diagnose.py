@@ -898,6 +898,18 @@ def test_unscaled_inputs_of_a_model_that_fits_and_trains_anyway_are_a_note():
     assert "unscaled-inputs" in report.codes and "lr-too-high" in report.codes, str(report)
 
 
+def test_unscaled_inputs_that_make_the_untrained_model_confidently_wrong_stay_a_finding():
+    """Raw pixel-like values (about 0-250): the same small net memorises the batch at the student's rate, but its
+    untrained loss is more than ten times chance, so the scale is worth fixing (raw 0-255 pixels into a CNN)."""
+    x, y = data(64, 6, 3)
+    torch.manual_seed(0)
+    model = mlp(6, 32, 3)
+    report = diagnose(model, x * 60 + 120, y, CE, optimizer=torch.optim.Adam(model.parameters(), 1e-3))
+    assert report.codes == ["unscaled-inputs"], str(report)
+    assert "times the chance level on these inputs" in str(report)
+    assert report.mentions("init-loss-off")  # the reading itself stays a note: the batch was memorised
+
+
 class ListNet(nn.Module):
     """Hidden layers kept in a plain Python list: the model uses them, model.parameters() does not list them."""
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field
 
+from ..fmt import sig
+
 
 LESSONS = {
     "00": "00 The overfit test",
@@ -376,6 +378,9 @@ CONSEQUENCES = {
 
 # unusual readings of a model that still memorised its batch: worth a note, not a finding
 READINGS = ("dead-relu", "init-loss-off", "vanishing-gradients", "exploding-gradients")
+# an untrained model this many times worse than chance, on unscaled inputs: the scale already breaks the start, so
+# scaling stays a finding even when the probe memorised one batch (raw 0-255 pixels into a CNN: about 300 times)
+SCALE_BREAKS_START = 10
 
 
 def readings_that_fit(rep, settings_move_loss):
@@ -385,9 +390,12 @@ def readings_that_fit(rep, settings_move_loss):
     time steps the gradient does not reach (the last ones were enough), findings added as a ``reading``, and,
     when the student's own settings moved the loss (``settings_move_loss``; if not, a reading may be why), the
     other readings. A gradient large for its weights is a note when the student's learning rate trains the
-    model without diverging; so are unscaled inputs when, besides, the batch was memorised.
+    model without diverging; so are unscaled inputs when, besides, the batch was memorised, unless the untrained
+    model's loss is SCALE_BREAKS_START times chance or more.
     """
     memorised = "overfit-one-batch" in rep.passed
+    start = next((f for f in rep.findings if f.code == "init-loss-off"), None)
+    scale_breaks_start = start is not None and start.data.get("ratio", 1) >= SCALE_BREAKS_START
     for f in list(rep.findings):
         if memorised and (f.code in ("dead-relu", "rnn-too-many-steps") or f.data.get("reading")
                           or (f.code in READINGS and settings_move_loss)):
@@ -395,6 +403,10 @@ def readings_that_fit(rep, settings_move_loss):
         elif f.data.get("large_step") and settings_move_loss and "lr-too-high" in rep.passed:
             why = "your learning rate trains it without diverging"
         elif f.code == "unscaled-inputs" and memorised and settings_move_loss and "lr-too-high" in rep.passed:
+            if scale_breaks_start:
+                f.evidence.append(f"the untrained model's loss is {sig(start.data['ratio'], 2)} times the chance level "
+                                  "on these inputs: it memorised this batch, but the scale already breaks the start")
+                continue
             why = "the model memorised the batch anyway, and your settings train it without diverging"
         else:
             continue
