@@ -1325,3 +1325,131 @@ def test_a_loss_maximised_the_wrong_way_round_is_named_not_blamed_on_the_learnin
 
     fixed = diagnose(model, x, y, negative_log_likelihood, optimizer=torch.optim.Adam(model.parameters(), 1e-2))
     assert "loss-without-floor" not in fixed.codes
+
+
+# --- kinds met in the eighth held-out set (benchmarks/real_bugs/eighth_*_cases.py), tested on programs of our own ---
+
+def test_whole_number_inputs_a_linear_layer_refuses_are_named_with_the_cast_that_runs():
+    bits = torch.randint(0, 2, (48, 20))  # fingerprint bits as int64, as torch.tensor(list of 0/1) gives
+    y = bits[:, :3].sum(1)
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(20, 16), nn.ReLU(), nn.Linear(16, 4))
+    report = diagnose(model, bits, y, CE, steps=0)
+    assert report.codes == ["input-layout"] and "cast to float32, x.float()" in str(report), str(report)
+    assert "input-layout" not in diagnose(model, bits.float(), y, CE, steps=0).codes
+
+
+def test_integer_one_hot_masks_under_cross_entropy_are_named_with_the_argmax_fix():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 3, 1))
+    x = torch.randn(16, 1, 6, 6)
+    classes = torch.randint(0, 3, (16, 6, 6))
+    masks = nn.functional.one_hot(classes, 3).permute(0, 3, 1, 2)  # int64 (n, 3, 6, 6): refused by CrossEntropyLoss
+    report = diagnose(model, x, masks, CE, steps=0)
+    assert report.codes == ["labels-not-class-indices"] and "y.argmax(dim=1)" in str(report), str(report)
+    assert diagnose(model, x, classes, CE, steps=0).clean
+    assert diagnose(model, x, masks.float(), CE, steps=0).clean  # float one-hot: class probabilities, taken
+
+
+class TinyUNet(nn.Module):
+    """Two poolings down, two upsamplings back, each joined to the map of its level: sides must divide by 4."""
+
+    def __init__(self):
+        super().__init__()
+        self.down1, self.down2 = nn.Conv2d(1, 4, 3, padding=1), nn.Conv2d(4, 8, 3, padding=1)
+        self.bottom = nn.Conv2d(8, 8, 3, padding=1)
+        self.up2, self.up1 = nn.Conv2d(16, 4, 3, padding=1), nn.Conv2d(8, 1, 3, padding=1)
+
+    def forward(self, x):
+        first = torch.relu(self.down1(x))
+        second = torch.relu(self.down2(nn.functional.max_pool2d(first, 2)))
+        bottom = torch.relu(self.bottom(nn.functional.max_pool2d(second, 2)))
+        up = nn.functional.interpolate(bottom, scale_factor=2)
+        up = torch.relu(self.up2(torch.cat([up, second], 1)))
+        return self.up1(torch.cat([nn.functional.interpolate(up, scale_factor=2), first], 1))
+
+
+def test_images_whose_sides_the_skip_connections_cannot_join_are_named_with_the_multiple():
+    torch.manual_seed(0)
+    x = torch.rand(8, 1, 10, 10)  # 10 -> 5 -> 2, upsampled to 4: it cannot meet the map of side 5
+    report = diagnose(TinyUNet(), x, (x > 0.5).float(), nn.BCEWithLogitsLoss(), steps=0)
+    assert report.codes == ["input-layout"], str(report)
+    assert "a multiple of 4 on each side" in str(report) and "cropped to 8 x 8" in str(report)
+    good = torch.rand(8, 1, 12, 12)
+    assert "input-layout" not in diagnose(TinyUNet(), good, (good > 0.5).float(), nn.BCEWithLogitsLoss(), steps=0).codes
+
+
+def test_a_loss_of_ones_own_that_broadcasts_a_column_against_a_row_is_named():
+    """A contrastive loss written elementwise: distances of shape (n,) against labels (n, 1) make an (n, n) grid."""
+    def contrastive(distance, label, margin=2.0):
+        return torch.mean((1 - label) * distance ** 2 + label * torch.clamp(margin - distance, min=0) ** 2)
+
+    class PairDistance(nn.Module):
+        def __init__(self, keepdim):
+            super().__init__()
+            self.keepdim, self.embed = keepdim, nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 4))
+
+        def forward(self, pairs):
+            return nn.functional.pairwise_distance(self.embed(pairs[:, 0]), self.embed(pairs[:, 1]),
+                                                   keepdim=self.keepdim)
+
+    pairs, labels = torch.randn(40, 2, 6), torch.randint(0, 2, (40, 1)).float()
+    torch.manual_seed(0)
+    report = diagnose(PairDistance(keepdim=False), pairs, labels, contrastive, steps=0)
+    assert "target-shape-broadcast" in report.codes and "(shape (40, 40))" in str(report), str(report)
+    torch.manual_seed(0)
+    fixed = diagnose(PairDistance(keepdim=True), pairs, labels, contrastive, steps=0)
+    assert "target-shape-broadcast" not in fixed.codes, str(fixed)
+
+
+class WordsThenLSTM(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed, self.lstm, self.head = nn.Embedding(30, 8), nn.LSTM(8, 8, batch_first=True), nn.Linear(8, 2)
+
+    def forward(self, tokens):
+        return self.head(self.lstm(self.embed(tokens))[0][:, -1])
+
+
+@pytest.mark.parametrize("padding", ["post", "pre"])
+def test_words_padded_after_them_that_the_gradient_never_reaches_are_named(padding):
+    g = torch.Generator().manual_seed(0)
+    tokens = torch.zeros(32, 300, dtype=torch.long)
+    words = torch.randint(1, 30, (32, 12), generator=g)
+    if padding == "post":
+        tokens[:, :12] = words  # 288 steps of 0 after the words, and no mask
+    else:
+        tokens[:, -12:] = words
+    torch.manual_seed(0)
+    model = WordsThenLSTM()
+    with torch.no_grad():  # a forget gate that lets the gradient die out well before the first steps
+        model.lstm.bias_hh_l0[8:16] = -1.0
+    report = diagnose(model, tokens, words[:, 0] % 2, CE, steps=0)
+    if padding == "post":
+        assert "rnn-too-many-steps" in report.codes and "padded after their words" in str(report), str(report)
+        assert "mask_zero=True" in str(report)
+    else:
+        assert "rnn-too-many-steps" not in report.codes, str(report)
+
+
+def test_a_loss_built_with_weights_of_the_wrong_form_is_named_not_blamed_on_the_targets():
+    x, y = data(40, 6, 4)
+    model = mlp(6, 16, 4)
+    row = torch.ones(1, 4)  # class weights kept as a (1, C) row, e.g. from np.expand_dims
+    report = diagnose(model, x, y, nn.CrossEntropyLoss(weight=row), steps=0)
+    assert report.codes == ["loss-arguments"], str(report)
+    assert "weight = a tensor of shape (1, 4)" in str(report) and "as a flat float tensor of 4 values" in str(report)
+    assert diagnose(model, x, y, nn.CrossEntropyLoss(weight=row[0]), steps=0).clean
+
+    class WeightedBCE(nn.Module):  # pos_weight computed with NumPy and handed to the functional loss as it is
+        def __init__(self, pos_weight):
+            super().__init__()
+            self.pos_weight = pos_weight
+
+        def forward(self, out, target):
+            return nn.functional.binary_cross_entropy_with_logits(out, target, pos_weight=self.pos_weight)
+
+    binary = (y[:, None] % 2).float()
+    report = diagnose(mlp(6, 16, 1), x, binary, WeightedBCE(np.float64(3.0)), steps=0)
+    assert report.codes == ["loss-arguments"] and "a NumPy float64 scalar" in str(report), str(report)
+    assert diagnose(mlp(6, 16, 1), x, binary, WeightedBCE(torch.tensor([3.0])), steps=0).clean

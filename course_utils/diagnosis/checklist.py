@@ -15,8 +15,8 @@ from .checks import (check_batchnorm, check_class_labels, check_dead, check_grad
 from .findings import TRAINING_FAILED, Report, mark_consequences, readings_that_fit
 from .setup_checks import (check_frozen, check_optimizer_holds_model, check_state_across_steps, check_symmetric_weights,
                            check_unregistered, judge_frozen_after_probe, judge_step_size, stalls)
-from .inputs import (add_layout_finding, check_input_dtype, check_target_dtype, embedding_too_small,
-                     runnable_layout)
+from .inputs import (add_crop_finding, add_layout_finding, check_input_dtype, check_loss_arguments,
+                     check_target_dtype, embedding_too_small, runnable_crop, runnable_layout)
 from .wiring import check_dense_on_feature_maps, check_relu_before_sigmoid, refusing_layer
 from .losses import LossInfo
 
@@ -102,6 +102,11 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
             rep.skip("every other check", "the model cannot run on these inputs")
             return rep
         layout = runnable_layout(ad)
+        crop = None if layout else runnable_crop(ad, refused)
+        if crop:
+            add_crop_finding(rep, refused, crop, ad)
+            rep.skip("every other check", "the model cannot run on images of this size")
+            return rep
         if not layout:
             code, evidence = refusing_layer(ad, ad.copy())
             if not code:
@@ -127,6 +132,8 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
         def unexplained():  # nothing found yet says why the loss refused
             return set(rep.codes) <= {"input-layout"}  # (missing-flatten, found above, would say why)
 
+        if unexplained():
+            check_loss_arguments(ad, rep, out_t, problem)
         if unexplained():
             check_target_dtype(ad, rep, out_t, problem)
         if unexplained():

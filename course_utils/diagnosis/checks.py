@@ -330,8 +330,8 @@ def check_output(ad, rep, out, activation):
             rep.add("output-cannot-reach-target",
                     [f"every output is >= 0 and {percent(zeros)} are exactly 0 (a ReLU at the output)",
                      f"{percent(_fraction(y < 0))} of the targets are negative"])
-    # shapes that broadcast in the loss
-    if info.kind in ("mse", "mae", "binary_cross_entropy"):
+    # shapes that broadcast in the loss (a loss of the student's own too, when it gets one target per output)
+    if info.kind in ("mse", "mae", "binary_cross_entropy") or (info.kind is None and y.size == out.size):
         compared = _broadcast_shape(ad, out.shape, y)
         widths = _width_mismatch(ad, out.shape, y)
         if widths:  # the cause; a broadcast it leads to is reported too, as its consequence
@@ -764,6 +764,20 @@ def check_recurrent_steps(ad, rep, model, min_steps=50, floor=1e-6):
         rep.passed.append("rnn-too-many-steps")
         return
     reached = steps - int(np.argmax(per_step >= floor * per_step.max()))
+    side, words = _padding(ad, steps)
+    if side == "after" and steps - reached >= words:
+        rep.add("rnn-too-many-steps",
+                [f"the sequences are padded after their words: half of them end by step {words} of {steps}, "
+                 "and 0s fill the rest",
+                 f"{layer} runs on through the padding, and the loss's gradient reaches only the last {reached} "
+                 f"steps, padding in half the sequences or more: their words get a gradient below {sig(floor)} of "
+                 "the largest step's"],
+                fix="Mask the padding (Embedding(mask_zero=True) in Keras, pack_padded_sequence in PyTorch), or pad "
+                    "before the words (padding='pre'), so that the steps the gradient reaches hold them.")
+        return
+    if side == "before" and reached >= words:  # the words are the last steps, and the gradient reaches them
+        rep.passed.append("rnn-too-many-steps")
+        return
     if reached >= steps / 4:
         rep.passed.append("rnn-too-many-steps")
         return
@@ -772,6 +786,25 @@ def check_recurrent_steps(ad, rep, model, min_steps=50, floor=1e-6):
              f"(at the first step it is {sig(per_step[0] / per_step.max())} of the largest step's, below "
              f"{sig(floor)} for the first {steps - reached} steps)",
              f"so nothing in the first {percent((steps - reached) / steps)} of each sequence can be learned from"])
+
+
+def _padding(ad, steps):
+    """Token sequences padded with 0s, most of them by a quarter of their length or more: ("after", the step by
+    which half of them end) or ("before", how many last steps hold the words in half of them); else (None, 0)."""
+    if is_structured(ad.x):
+        return None, 0
+    tokens = np.asarray(to_numpy(ad.x))
+    if tokens.ndim != 2 or tokens.shape[1] != steps or not np.issubdtype(tokens.dtype, np.integer):
+        return None, 0
+    used = tokens != 0
+    if not used.any(axis=1).all():
+        return None, 0
+    before, after = np.argmax(used, axis=1), np.argmax(used[:, ::-1], axis=1)  # 0s before and after the words
+    if np.median(after) >= steps / 4:
+        return "after", int(np.median(steps - after))
+    if np.median(before) >= steps / 4:
+        return "before", int(np.median(steps - before))
+    return None, 0
 
 
 def _dead(ad, model):

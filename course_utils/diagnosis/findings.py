@@ -197,6 +197,10 @@ CATALOGUE = {
         "Detach what the model keeps between batches (self.hidden = tuple(h.detach() for h in state)), or start "
         "every batch from a fresh state (call the LSTM without a stored state); backward must not reach into the "
         "step before.", ()),
+    "loss-arguments": (
+        "the loss was built with an argument it cannot use (its type or shape)",
+        "Give the loss's arguments the form it takes: class weights as a 1-D float tensor with one value per class "
+        "(weight=torch.tensor([...])), pos_weight as a tensor with one value per output column.", ()),
     "update-ratio-low": (
         "steps barely change the weights",
         "Raise the learning rate, or look for zero gradients: healthy steps change weights by about 1e-3 of "

@@ -1,7 +1,8 @@
 """The inputs and targets against what the model and the loss take: a layout or a dtype they refuse.
 
 A model that cannot run on ``x`` is tried on a few rearrangements of it that fix the common layout bugs
-(a missing feature or channel axis, channels on the wrong side, two axes swapped); the first one it runs
+(whole numbers where float32 is needed, a missing feature or channel axis, channels on the wrong side, two
+axes swapped); the first one it runs
 on is named, and the other checks run on it. PyTorch refuses a float64 tensor for float32 weights, and
 its binary losses refuse integer targets, where diagnose itself would quietly cast them.
 """
@@ -13,7 +14,10 @@ from ..frameworks import error_text, input_shapes, is_structured, keras_layers, 
 
 
 def _layouts(array: np.ndarray) -> list:
-    """(what was done, rearranged array) for the layouts worth trying, by the array's rank."""
+    """(what was done, rearranged array) for the layouts worth trying, by the array's rank; whole numbers or
+    booleans (0/1 fingerprint bits, say) are first tried as float32, which a Linear or Conv layer needs."""
+    if array.dtype.kind in "biu":
+        return [("cast to float32, x.float()", array.astype(np.float32))] + _layouts(array.astype(np.float32))
     n, rank = len(array), array.ndim
     if rank == 1:
         return [("given a feature axis, x.reshape(-1, 1)", array[:, None])]
@@ -48,6 +52,50 @@ def runnable_layout(ad) -> str:
             continue
     ad.x = given
     return ""
+
+
+# the frameworks' words when two paths of a model meet with maps of different sizes (a concatenation or a sum)
+PATHS_DISAGREE = ("Sizes of tensors must match", "must match the size of tensor", "matching shapes",
+                  "incompatible shapes", "Incompatible shapes")
+
+
+def runnable_crop(ad, refused: Exception) -> tuple:
+    """Images on which two of the model's paths meet at different sizes, while the same images cropped to sides
+    that are a multiple of a power of two run: ((height, width), that multiple); else None. A U-Net halves the
+    side at every pooling and joins each upsampled map to the skip connection of its level: sides divisible by 16."""
+    if is_structured(ad.x) or not any(words in str(refused) for words in PATHS_DISAGREE):
+        return None
+    array = np.asarray(to_numpy(ad.x))
+    if array.ndim != 4:
+        return None
+    axes = (2, 3) if ad.framework == "torch" else (1, 2)
+    given = [array.shape[a] for a in axes]
+    for multiple in (2, 4, 8, 16, 32, 64):
+        sides = [side // multiple * multiple for side in given]
+        if min(sides) == 0:
+            return None
+        if sides == given:
+            continue
+        window = [slice(None)] * 4
+        for axis, side in zip(axes, sides):
+            window[axis] = slice(0, side)
+        try:
+            ad.output(ad.copy(), False, ad.as_input(np.ascontiguousarray(array[tuple(window)][:4])))
+            return tuple(sides), multiple
+        except Exception:  # noqa: BLE001  (refused at this size too: try the next multiple)
+            continue
+    return None
+
+
+def add_crop_finding(rep, refused: Exception, crop, ad):
+    (height, width), multiple = crop
+    given = input_shapes(ad.x)
+    rep.add("input-layout",
+            [str(refused), f"cropped to {height} x {width}, a multiple of {multiple} on each side, the same images "
+             f"run: the model's poolings and the connections that join its paths need sides divisible by {multiple}, "
+             f"and x of shape {given} does not have them"],
+            fix=f"Give the images sides that are a multiple of {multiple} (resize, crop or pad them, and the masks "
+                "with them), or build the model for the size you have.")
 
 
 def embedding_too_small(ad, model) -> list:
@@ -92,10 +140,71 @@ def check_input_dtype(ad, rep, model):
                     "are float64 unless told otherwise.")
 
 
+def _loss_weights(loss) -> list:
+    """(name, value) of a PyTorch loss's weight-like arguments: its buffers and plain attributes whose name holds
+    "weight" and whose value is a tensor or a NumPy value (weight, pos_weight, class_weights, ...)."""
+    import torch
+
+    held = {**getattr(loss, "_buffers", {}), **{k: v for k, v in vars(loss).items() if not k.startswith("_")}}
+    return [(name, value) for name, value in held.items()
+            if "weight" in name.lower() and (torch.is_tensor(value) or isinstance(value, (np.ndarray, np.generic)))]
+
+
+def _with_argument(loss, name, value):
+    """A copy of ``loss`` with its argument ``name`` replaced by ``value``."""
+    import copy
+
+    changed = copy.deepcopy(loss)
+    buffers = getattr(changed, "_buffers", {})
+    if name in buffers:
+        buffers[name] = value
+    else:
+        object.__setattr__(changed, name, value)
+    return changed
+
+
+def check_loss_arguments(ad, rep, out_t, problem):
+    """PyTorch: a loss that refuses this batch because of a weight it was built with (a NumPy value where it takes a
+    tensor, class weights of shape (1, C) where it takes (C,)): named when the same loss computes with that argument
+    as a flat float tensor, or without it."""
+    import torch
+
+    if ad.framework != "torch" or isinstance(ad.loss, type):
+        return
+    for name, value in _loss_weights(ad.loss):
+        given = (f"a tensor of shape {tuple(value.shape)}" if torch.is_tensor(value) else
+                 f"a NumPy {value.dtype} scalar" if isinstance(value, np.generic) else
+                 f"a NumPy array of shape {value.shape}")
+        flat = torch.as_tensor(np.asarray(to_numpy(value)), dtype=out_t.dtype).reshape(-1)
+        values = f"{flat.numel()} value{'s' if flat.numel() != 1 else ''}"
+        for replacement, words in ((flat, f"as a flat float tensor of {values}"), (None, "without it")):
+            try:
+                _with_argument(ad.loss, name, replacement)(out_t, ad.y)
+            except Exception:  # noqa: BLE001  (refused this way too)
+                continue
+            rep.add("loss-arguments",
+                    [f"{ad.info.name} was built with {name} = {given}, and refuses the batch ({problem})",
+                     f"{words}, the same loss computes on the same outputs and targets"])
+            return
+
+
 def check_target_dtype(ad, rep, out_t, problem):
-    """PyTorch: integer targets that a binary or regression loss refuses, where float targets are taken."""
+    """PyTorch: integer targets that a binary or regression loss refuses, where float targets are taken; integer
+    one-hot rows (or masks) of the output's shape, which CrossEntropyLoss refuses: it takes class indices."""
     y = ad.y
-    if ad.framework != "torch" or y.is_floating_point() or ad.info.kind not in ("binary_cross_entropy", "mse", "mae"):
+    if ad.framework != "torch" or y.is_floating_point():
+        return
+    if ad.info.kind == "cross_entropy" and tuple(y.shape) == tuple(out_t.shape) and y.ndim >= 2:
+        values = y.detach().cpu().numpy()
+        if set(np.unique(values)) <= {0, 1} and np.all(values.sum(axis=1) == 1):
+            rep.add("labels-not-class-indices",
+                    [f"the targets are integer one-hot {'rows' if y.ndim == 2 else 'masks'} of the output's shape "
+                     f"{tuple(y.shape)}, and {ad.info.name} refuses them ({problem})",
+                     "it takes one class index per sample (per pixel), or float class probabilities"],
+                    fix="Give the loss class indices: y.argmax(dim=1) (int64), the output's shape without its class "
+                        "axis; or, for class probabilities, y.float().")
+        return
+    if ad.info.kind not in ("binary_cross_entropy", "mse", "mae"):
         return
     try:
         ad.loss_of(out_t, y.to(out_t.dtype))
