@@ -17,7 +17,8 @@ def _layouts(array: np.ndarray) -> list:
     """(what was done, rearranged array) for the layouts worth trying, by the array's rank; whole numbers or
     booleans (0/1 fingerprint bits, say) are first tried as float32, which a Linear or Conv layer needs."""
     if array.dtype.kind in "biu":
-        return [("cast to float32, x.float()", array.astype(np.float32))] + _layouts(array.astype(np.float32))
+        values = array.astype(np.float32)
+        return [("cast to float32, x.float()", values)] + _layouts(values)
     n, rank = len(array), array.ndim
     if rank == 1:
         return [("given a feature axis, x.reshape(-1, 1)", array[:, None])]
@@ -140,11 +141,9 @@ def check_input_dtype(ad, rep, model):
                     "are float64 unless told otherwise.")
 
 
-def _loss_weights(loss) -> list:
+def _loss_weights(loss, torch) -> list:
     """(name, value) of a PyTorch loss's weight-like arguments: its buffers and plain attributes whose name holds
     "weight" and whose value is a tensor or a NumPy value (weight, pos_weight, class_weights, ...)."""
-    import torch
-
     held = {**getattr(loss, "_buffers", {}), **{k: v for k, v in vars(loss).items() if not k.startswith("_")}}
     return [(name, value) for name, value in held.items()
             if "weight" in name.lower() and (torch.is_tensor(value) or isinstance(value, (np.ndarray, np.generic)))]
@@ -167,11 +166,10 @@ def check_loss_arguments(ad, rep, out_t, problem):
     """PyTorch: a loss that refuses this batch because of a weight it was built with (a NumPy value where it takes a
     tensor, class weights of shape (1, C) where it takes (C,)): named when the same loss computes with that argument
     as a flat float tensor, or without it."""
-    import torch
-
     if ad.framework != "torch" or isinstance(ad.loss, type):
         return
-    for name, value in _loss_weights(ad.loss):
+    torch = ad.torch
+    for name, value in _loss_weights(ad.loss, torch):
         given = (f"a tensor of shape {tuple(value.shape)}" if torch.is_tensor(value) else
                  f"a NumPy {value.dtype} scalar" if isinstance(value, np.generic) else
                  f"a NumPy array of shape {value.shape}")
@@ -195,7 +193,7 @@ def check_target_dtype(ad, rep, out_t, problem):
     if ad.framework != "torch" or y.is_floating_point():
         return
     if ad.info.kind == "cross_entropy" and tuple(y.shape) == tuple(out_t.shape) and y.ndim >= 2:
-        values = y.detach().cpu().numpy()
+        values = to_numpy(y)
         if set(np.unique(values)) <= {0, 1} and np.all(values.sum(axis=1) == 1):
             rep.add("labels-not-class-indices",
                     [f"the targets are integer one-hot {'rows' if y.ndim == 2 else 'masks'} of the output's shape "
