@@ -1379,6 +1379,25 @@ def test_images_whose_sides_the_skip_connections_cannot_join_are_named_with_the_
     assert "input-layout" not in diagnose(TinyUNet(), good, (good > 0.5).float(), nn.BCEWithLogitsLoss(), steps=0).codes
 
 
+def test_a_keras_unet_that_takes_any_side_is_named_with_the_multiple_too():
+    """Keras words the refusal differently ("Dimension 1 in both shapes must be equal"); the same crop search."""
+    keras = pytest.importorskip("keras")
+    cu.setup(frameworks=("torch", "tensorflow"))
+    keras.utils.set_random_seed(0)
+    L = keras.layers
+    images = keras.Input((None, None, 1))
+    first = L.Conv2D(4, 3, padding="same", activation="relu")(images)
+    bottom = L.Conv2D(4, 3, padding="same", activation="relu")(L.MaxPooling2D(2)(first))
+    joined = L.Concatenate()([first, L.UpSampling2D(2)(bottom)])
+    model = keras.Model(images, L.Conv2D(1, 1, activation="sigmoid")(joined))
+    x = np.random.default_rng(0).random((8, 9, 9, 1)).astype("float32")  # 9 -> 4, upsampled to 8: not 9
+    report = diagnose(model, x, (x > 0.5).astype("float32"), "binary_crossentropy", steps=0)
+    assert report.codes == ["input-layout"], str(report)
+    assert "a multiple of 2 on each side" in str(report) and "cropped to 8 x 8" in str(report)
+    good = x[:, :8, :8]
+    assert diagnose(model, good, (good > 0.5).astype("float32"), "binary_crossentropy", steps=0).clean
+
+
 def test_a_loss_of_ones_own_that_broadcasts_a_column_against_a_row_is_named():
     """A contrastive loss written elementwise: distances of shape (n,) against labels (n, 1) make an (n, n) grid."""
     def contrastive(distance, label, margin=2.0):

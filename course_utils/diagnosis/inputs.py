@@ -57,7 +57,7 @@ def runnable_layout(ad) -> str:
 
 # the frameworks' words when two paths of a model meet with maps of different sizes (a concatenation or a sum)
 PATHS_DISAGREE = ("Sizes of tensors must match", "must match the size of tensor", "matching shapes",
-                  "incompatible shapes", "Incompatible shapes")
+                  "incompatible shapes", "Incompatible shapes", "in both shapes must be equal")
 
 
 def runnable_crop(ad, refused: Exception) -> tuple:
