@@ -10,8 +10,8 @@ pytest.importorskip("torch")
 pytest.importorskip("keras")
 
 from benchmarks.real_bugs import (HELD_OUT_SO_IDS, all_cases, fifth_cases, fourth_cases, fresh_cases,  # noqa: E402
-                                  eighth_cases, held_out_cases, seventh_cases, sixth_cases,
-                                  third_cases)
+                                  eighth_cases, held_out_cases, ninth_cases, seventh_cases,
+                                  sixth_cases, third_cases)
 from course_utils.diagnosis import CATALOGUE, diagnose  # noqa: E402
 
 CASES = {c.name: c for c in all_cases()}
@@ -23,6 +23,7 @@ FIFTH = {c.name: c for c in fifth_cases()}
 SIXTH = {c.name: c for c in sixth_cases()}
 SEVENTH = {c.name: c for c in seventh_cases()}
 EIGHTH = {c.name: c for c in eighth_cases()}
+NINTH = {c.name: c for c in ninth_cases()}
 
 # buggy twin named today, fixed twin clean today; fast, and spread over frameworks and kinds
 GUARDED = ["torch_linear_xor", "torch_mse_rank1_target", "torch_lr_far_too_high",
@@ -104,8 +105,8 @@ def _runs_on_its_batch(c, model, x):
     assert out.shape[0] == len(x), f"{c.name}: one output row per sample"
 
 
-# The later held-out sets (fresh_cases.py, third_cases.py, ..., seventh_*_cases.py) are measurements run once
-# (`python -m benchmarks.real_bugs --fresh` / `--third` / ... / `--seventh`), never regression guards: they
+# The later held-out sets (fresh_cases.py, third_cases.py, ..., ninth_*_cases.py) are measurements run once
+# (`python -m benchmarks.real_bugs --fresh` / `--third` / ... / `--ninth`), never regression guards: they
 # are checked to be well formed and new, and diagnose is never called on them.
 LATER_SETS = {  # prefix: (the set as listed, the sets built before it, least Keras cases, least PyTorch cases)
     "fresh": (fresh_cases(), (CASES, HELD_OUT), 10, 10),
@@ -115,6 +116,7 @@ LATER_SETS = {  # prefix: (the set as listed, the sets built before it, least Ke
     "sixth": (sixth_cases(), (CASES, HELD_OUT, FRESH, THIRD, FOURTH, FIFTH), 9, 10),
     "seventh": (seventh_cases(), (CASES, HELD_OUT, FRESH, THIRD, FOURTH, FIFTH, SIXTH), 10, 13),
     "eighth": (eighth_cases(), (CASES, HELD_OUT, FRESH, THIRD, FOURTH, FIFTH, SIXTH, SEVENTH), 4, 10),
+    "ninth": (ninth_cases(), (CASES, HELD_OUT, FRESH, THIRD, FOURTH, FIFTH, SIXTH, SEVENTH, EIGHTH), 0, 0),
 }
 
 
@@ -139,12 +141,12 @@ def test_later_held_out_cases_are_declared_in_full_and_new(prefix):
     assert frameworks["keras"] >= least_keras and frameworks["torch"] >= least_torch, dict(frameworks)
 
 
-LATER = {**FRESH, **THIRD, **FOURTH, **FIFTH, **SIXTH, **SEVENTH, **EIGHTH}
+LATER = {**FRESH, **THIRD, **FOURTH, **FIFTH, **SIXTH, **SEVENTH, **EIGHTH, **NINTH}
 
 
 @pytest.mark.parametrize("name", sorted(LATER))
 def test_later_builders_return_a_model_a_batch_a_loss_and_an_optimizer(name):
-    """Several of the fourth, sixth, seventh and eighth sets' buggy twins fail in the forward pass, as the threads' programs did (an input of
+    """Several of the fourth and later sets' buggy twins fail in the forward pass, as the threads' programs did (an input of
     the wrong shape or dtype): there only the fixed twin must run on its batch."""
     c = LATER[name]
     for build in (c.buggy, c.fixed):
@@ -153,5 +155,5 @@ def test_later_builders_return_a_model_a_batch_a_loss_and_an_optimizer(name):
         model, x, y, loss, optimizer = built
         assert model is not None and loss is not None and optimizer is not None
         assert len(x) == len(y) <= 256
-        if build == c.fixed or not (name in FOURTH or name in SIXTH or name in SEVENTH or name in EIGHTH):
+        if build == c.fixed or not (name in FOURTH or name in SIXTH or name in SEVENTH or name in EIGHTH or name in NINTH):
             _runs_on_its_batch(c, model, x)

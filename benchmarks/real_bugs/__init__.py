@@ -12,6 +12,7 @@ and research benchmarks, each with its fixed twin.
     python -m benchmarks.real_bugs --sixth         # only the sixth held-out set (sixth_*_cases.py)
     python -m benchmarks.real_bugs --seventh       # only the seventh held-out set (seventh_*_cases.py)
     python -m benchmarks.real_bugs --eighth        # only the eighth held-out set (eighth_*_cases.py)
+    python -m benchmarks.real_bugs --ninth         # only the ninth held-out set (ninth_*_cases.py)
 
 A case declares where the bug comes from (``source``), what it is and how it
 was fixed (``bug``, ``fix``, one sentence each), the catalogue codes that would
@@ -142,10 +143,23 @@ def eighth_cases() -> list:
             + list(_eighth_torch_more_module.CASES))
 
 
+from . import ninth_a_cases as _ninth_a_module  # noqa: E402  (same reason as above)
+from . import ninth_b_cases as _ninth_b_module  # noqa: E402
+from . import ninth_c_cases as _ninth_c_module  # noqa: E402
+from . import ninth_d_cases as _ninth_d_module  # noqa: E402
+
+
+def ninth_cases() -> list:
+    """The ninth held-out set (ninth_a_cases.py ... ninth_d_cases.py): bug-fix commits of Islam et al.'s benchmark in
+    a fixed shuffled order (ninth_frame.txt), four slices built apart after the eighth set's post-hoc changes."""
+    return [c for part in (_ninth_a_module, _ninth_b_module, _ninth_c_module, _ninth_d_module) for c in part.CASES]
+
+
 # The sets run once each, after the detectors were tuned on the others: the command-line flag's name -> the set.
 LATER_SETS = {"fresh": fresh_cases, "third": third_cases, "fourth": fourth_cases, "fifth": fifth_cases,
-              "sixth": sixth_cases, "seventh": seventh_cases, "eighth": eighth_cases}
+              "sixth": sixth_cases, "seventh": seventh_cases, "eighth": eighth_cases,
+              "ninth": ninth_cases}
 
 __all__ = ["Case", "case", "all_cases", "held_out_cases", "fresh_cases", "third_cases", "fourth_cases",
-           "fifth_cases", "sixth_cases", "seventh_cases", "eighth_cases",
+           "fifth_cases", "sixth_cases", "seventh_cases", "eighth_cases", "ninth_cases",
            "LATER_SETS", "HELD_OUT_SO_IDS"]

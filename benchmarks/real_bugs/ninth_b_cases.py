@@ -1,0 +1,9 @@
+"""Ninth held-out set, part b: bug-fix commits from the GitHub half of Islam et al.'s benchmark, rebuilt as
+(buggy, fixed) twins, for one final measurement.
+
+The commits were taken in a fixed shuffled order (`ninth_frame.txt`, part b's slice) by someone who read only
+diagnose's catalogue and never ran the detectors; the rule and the record are in the README, "Ninth held-out set".
+"""
+from __future__ import annotations
+
+CASES = []
