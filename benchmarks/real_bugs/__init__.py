@@ -147,12 +147,18 @@ from . import ninth_a_cases as _ninth_a_module  # noqa: E402  (same reason as ab
 from . import ninth_b_cases as _ninth_b_module  # noqa: E402
 from . import ninth_c_cases as _ninth_c_module  # noqa: E402
 from . import ninth_d_cases as _ninth_d_module  # noqa: E402
+from . import ninth_e_cases as _ninth_e_module  # noqa: E402
+from . import ninth_f_cases as _ninth_f_module  # noqa: E402
+from . import ninth_g_cases as _ninth_g_module  # noqa: E402
 
 
 def ninth_cases() -> list:
-    """The ninth held-out set (ninth_a_cases.py ... ninth_d_cases.py): bug-fix commits of Islam et al.'s benchmark in
-    a fixed shuffled order (ninth_frame.txt), four slices built apart after the eighth set's post-hoc changes."""
-    return [c for part in (_ninth_a_module, _ninth_b_module, _ninth_c_module, _ninth_d_module) for c in part.CASES]
+    """The ninth held-out set (ninth_a_cases.py ... ninth_g_cases.py): bug-fix commits of Islam et al.'s benchmark
+    (parts a-d) and subjects of Zhang et al.'s TensorFlow bug study (parts e-g), each in a fixed shuffled order
+    (ninth_frame.txt), the parts built apart after the eighth set's post-hoc changes."""
+    parts = (_ninth_a_module, _ninth_b_module, _ninth_c_module, _ninth_d_module, _ninth_e_module, _ninth_f_module,
+             _ninth_g_module)
+    return [c for part in parts for c in part.CASES]
 
 
 # The sets run once each, after the detectors were tuned on the others: the command-line flag's name -> the set.

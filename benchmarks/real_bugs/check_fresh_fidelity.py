@@ -1,7 +1,7 @@
 """Fidelity check for the later held-out sets (fresh, third to ninth), without diagnose.
 
 For every case in ``fresh_cases.py`` (``third_cases.py`` with ``--third``, ``fourth_cases.py`` with
-``--fourth``, ``fifth_cases.py`` with ``--fifth``, the sixth and seventh sets' two files each with ``--sixth`` and ``--seventh``, the eighth set's three with ``--eighth``, the ninth's four with ``--ninth``), both twins are
+``--fourth``, ``fifth_cases.py`` with ``--fifth``, the sixth and seventh sets' two files each with ``--sixth`` and ``--seventh``, the eighth set's three with ``--eighth``, the ninth's seven with ``--ninth``), both twins are
 trained with plain code on the case's own batch (PyTorch: a zero_grad/backward/step loop; Keras: compile + train_on_batch on the whole
 batch), and one line per case prints the loss at the first and last step, whether a NaN/inf
 appeared, the training accuracy where the targets are classes, for PyTorch how many of the

@@ -6,7 +6,7 @@
 
 The default run is the tuned set only; --held-out runs only DeepLocalize's Stack Overflow set; --fresh,
 --third, ..., --ninth run only that later held-out set (fresh_cases.py, third_cases.py, ...,
-seventh_keras_cases.py with seventh_torch_cases.py, the eighth set's three files, the ninth's four).
+seventh_keras_cases.py with seventh_torch_cases.py, the eighth set's three files, the ninth's seven).
 
 Exit code 0 always: this is a benchmark, not a test.
 """
