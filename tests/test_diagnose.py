@@ -1472,3 +1472,20 @@ def test_a_loss_built_with_weights_of_the_wrong_form_is_named_not_blamed_on_the_
     report = diagnose(mlp(6, 16, 1), x, binary, WeightedBCE(np.float64(3.0)), steps=0)
     assert report.codes == ["loss-arguments"] and "a NumPy float64 scalar" in str(report), str(report)
     assert diagnose(mlp(6, 16, 1), x, binary, WeightedBCE(torch.tensor([3.0])), steps=0).clean
+
+
+def test_a_loss_not_finite_before_any_step_blames_the_batch_not_the_learning_rate():
+    """NaN in x: the untrained loss is NaN, so no training probe can judge the step size or memorisation; the
+    report says where the NaN sits and does not read NaN outputs as samples mixing with each other."""
+    torch.manual_seed(0)
+    x, y = torch.randn(64, 5), torch.randn(64, 1)
+    x[3, 2] = x[7, 0] = float("nan")
+    model = nn.Sequential(nn.Linear(5, 16), nn.ReLU(), nn.Linear(16, 1))
+    report = diagnose(model, x, y, nn.MSELoss(), optimizer=torch.optim.SGD(model.parameters(), 0.01))
+    assert "non-finite-loss" in report.codes and "x holds 2 NaN or infinite value(s) of 320" in str(report)
+    assert not {"lr-too-high", "samples-mixed", "cannot-overfit"} & set(report.codes), str(report)
+    skipped = dict(report.skipped)
+    assert "before any step" in skipped["lr-too-high"] and "before any step" in skipped["overfit-one-batch"]
+    clean_x = torch.nan_to_num(x)
+    assert "non-finite-loss" not in diagnose(model, clean_x, y, nn.MSELoss(),
+                                             optimizer=torch.optim.SGD(model.parameters(), 0.01)).codes

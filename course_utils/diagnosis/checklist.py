@@ -168,8 +168,17 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
     check_unregistered(ad, rep, work)
     check_symmetric_weights(ad, rep, work)
     lr_probe = None
+    # a loss already NaN or infinite before any step: no training run can say anything about the step size or
+    # whether the batch can be memorised, and blaming the learning rate would send the student the wrong way
+    not_finite = None if np.isfinite(init_loss) else f"the untrained model's loss is already {init_loss}, before any step"
+    for f in rep.findings if not_finite else []:
+        if f.code == "exploding-gradients":  # the gradient of a non-finite loss is not finite either
+            f.severity = "consequence"
+            f.evidence.append(f"(a consequence of the loss being {init_loss} before any step)")
     if optimizer is None:
         rep.skip("lr-too-high", "no optimizer given")
+    elif not_finite:
+        rep.skip("lr-too-high", not_finite)
     elif "optimizer-not-on-model" in rep.codes:
         rep.skip("lr-too-high", "your optimizer does not hold this model's parameters")
     elif "inplace-write" in rep.codes:
@@ -177,7 +186,9 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
     else:
         lr_probe = _probe(rep, "lr-too-high", lambda: probe_lr(ad, rep, lr_steps))
     probe_losses = None
-    if "frozen-parameters" in rep.codes:
+    if not_finite:
+        rep.skip("overfit-one-batch", not_finite)
+    elif "frozen-parameters" in rep.codes:
         rep.skip("overfit-one-batch", "no parameter of the model can train")
     elif "no-gradient-path" in rep.codes:
         rep.skip("overfit-one-batch", "no gradient reaches the weights")

@@ -207,6 +207,9 @@ def check_samples_independent(ad, rep, model):
         rep.skip("samples-mixed", f"the model does not run on half the batch ({error_text(e)}): "
                                   "is the batch size written into the model?")
         return
+    if not np.all(np.isfinite(whole)):  # NaN never equals NaN: every sample would look moved
+        rep.skip("samples-mixed", "the model's outputs on this batch are not all finite")
+        return
     scale = max(float(np.abs(whole).max()), 1e-12)
     if whole.shape != again.shape or np.abs(whole - again).max() > 1e-5 * scale:
         rep.skip("samples-mixed", "two identical calls in inference mode gave different outputs (a random or "
@@ -406,10 +409,23 @@ def check_softmax_twice(ad, rep, model, trace):
             fix="Apply the softmax once: remove the second one (or the activation of the layer before it).")
 
 
+def _non_finite_data(ad) -> list:
+    """Where the batch itself holds NaN or inf: an evidence line for x and for y, if they do."""
+    found = []
+    for name, arrays in (("x", input_arrays(ad.x)), ("y", [ad.y])):
+        values = [np.asarray(to_numpy(a)) for a in arrays]
+        bad = sum(int(np.sum(~np.isfinite(v))) for v in values if np.issubdtype(v.dtype, np.floating))
+        if bad:
+            found.append(f"{name} holds {bad} NaN or infinite value(s) of {sum(v.size for v in values)}")
+    return found
+
+
 def check_init_loss(ad, rep, init_loss, out):
     """The same rule as instruments.init_loss_check: within INIT_LOSS_FACTOR of untrained_loss."""
     if not math.isfinite(init_loss):
-        rep.add("non-finite-loss", [f"the loss of the untrained model on this batch is {init_loss}"])
+        rep.add("non-finite-loss", [f"the loss of the untrained model on this batch is {init_loss}"] + _non_finite_data(ad),
+                fix="The loss is not finite before any step, so the learning rate is not the cause: look for NaN or "
+                    "inf in x and y, targets the loss cannot score, and a log of 0 or a division inside the loss.")
         return
     kind = ad.info.kind
     if kind is None:
