@@ -386,9 +386,11 @@ INTERNAL_NAMES = ("linear_trace", "_measure", "_train", "course_utils")
 
 @pytest.mark.parametrize("name, kind, build_model, passes, words", ANSWERS, ids=[a[0] for a in ANSWERS])
 def test_answers_a_student_might_give(name, kind, build_model, passes, words, monkeypatch):
-    # time limits of 1 s instead of the lab's: the verdict is the same, it only comes sooner
-    monkeypatch.setattr(dying_relu, "BUILD_LIMIT_S", 1)
-    monkeypatch.setattr(dying_relu, "TRAIN_LIMIT_S", 1 if build_model is SlowNet else dying_relu.TRAIN_LIMIT_S)
+    # for answers that never return, limits of 1 s instead of the lab's: the verdict is the same, it only comes
+    # sooner; every other answer keeps the lab's limits, which a busy machine can need
+    if kind == "never returns":
+        monkeypatch.setattr(dying_relu, "BUILD_LIMIT_S", 1)
+        monkeypatch.setattr(dying_relu, "TRAIN_LIMIT_S", 1 if build_model is SlowNet else dying_relu.TRAIN_LIMIT_S)
     result = dying_relu.check_build_model(build_model)
     said = _evidence(result) + " " + result.hint
     assert result.passed == passes, str(result)

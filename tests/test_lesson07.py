@@ -301,15 +301,12 @@ ANSWERS = [
 ]
 
 
-@pytest.fixture
-def short_time_limit(monkeypatch):
-    from course_utils.checks import loss_and_output_disagree as lab
-
-    monkeypatch.setattr(lab, "TIME_LIMIT_S", 2)
-
-
 @pytest.mark.parametrize("name, kind, build_model, loss_fn, passes, words", ANSWERS, ids=[a[0] for a in ANSWERS])
-def test_the_check_on_answers_a_student_might_give(name, kind, build_model, loss_fn, passes, words, short_time_limit):
+def test_the_check_on_answers_a_student_might_give(name, kind, build_model, loss_fn, passes, words, monkeypatch):
+    if kind == "never returns":  # stopped after 2 s, not the check's 60; every other answer keeps the real limit,
+        from course_utils.checks import loss_and_output_disagree as lab  # which a busy machine can need
+
+        monkeypatch.setattr(lab, "TIME_LIMIT_S", 2)
     result = check_tagger(build_model, loss_fn)
     text = "\n".join(result.evidence) + "\n" + result.hint
     assert result.passed == passes, text
