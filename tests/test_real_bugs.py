@@ -116,7 +116,7 @@ LATER_SETS = {  # prefix: (the set as listed, the sets built before it, least Ke
     "sixth": (sixth_cases(), (CASES, HELD_OUT, FRESH, THIRD, FOURTH, FIFTH), 9, 10),
     "seventh": (seventh_cases(), (CASES, HELD_OUT, FRESH, THIRD, FOURTH, FIFTH, SIXTH), 10, 13),
     "eighth": (eighth_cases(), (CASES, HELD_OUT, FRESH, THIRD, FOURTH, FIFTH, SIXTH, SEVENTH), 4, 10),
-    "ninth": (ninth_cases(), (CASES, HELD_OUT, FRESH, THIRD, FOURTH, FIFTH, SIXTH, SEVENTH, EIGHTH), 0, 0),
+    "ninth": (ninth_cases(), (CASES, HELD_OUT, FRESH, THIRD, FOURTH, FIFTH, SIXTH, SEVENTH, EIGHTH), 15, 5),
 }
 
 
