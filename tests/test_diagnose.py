@@ -1489,3 +1489,37 @@ def test_a_loss_not_finite_before_any_step_blames_the_batch_not_the_learning_rat
     clean_x = torch.nan_to_num(x)
     assert "non-finite-loss" not in diagnose(model, clean_x, y, nn.MSELoss(),
                                              optimizer=torch.optim.SGD(model.parameters(), 0.01)).codes
+
+
+def test_a_keras_rnn_with_a_cell_of_ones_own_that_is_not_registered_is_copied_not_refused():
+    """keras.models.clone_model rebuilds an RNN's cell from its config by class name: a cell class the student
+    never registered (no @register_keras_serializable) made diagnose raise on a model that fit trains."""
+    keras = pytest.importorskip("keras")
+    cu.setup(frameworks=("torch", "tensorflow"))
+    keras.utils.set_random_seed(0)
+
+    class LeakyCell(keras.layers.Layer):  # a minimal recurrent cell: h = tanh(x W + 0.5 h)
+        def __init__(self, units, **kwargs):
+            super().__init__(**kwargs)
+            self.units = self.state_size = units
+
+        def build(self, input_shape):
+            self.kernel = self.add_weight(shape=(input_shape[-1], self.units), initializer="glorot_uniform")
+
+        def call(self, inputs, states):
+            h = keras.ops.tanh(keras.ops.matmul(inputs, self.kernel) + 0.5 * states[0])
+            return h, [h]
+
+        def get_config(self):
+            return {**super().get_config(), "units": self.units}
+
+    model = keras.Sequential([keras.Input((12, 3)), keras.layers.RNN(LeakyCell(8)), keras.layers.Dense(1)])
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 12, 3)).astype("float32")
+    y = x.sum(axis=(1, 2))[:, None] / 6
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(x, y, epochs=1, verbose=0)  # the framework trains it
+    weights = [w.copy() for w in model.get_weights()]
+    report = diagnose(model, x, y, "mse", steps=50)  # raised TypeError ("could not copy this model") before
+    assert "overfit-one-batch" in report.passed or "cannot-overfit" in report.codes, str(report)  # the probe ran
+    assert all(np.array_equal(a, b) for a, b in zip(weights, model.get_weights()))  # on a copy

@@ -174,7 +174,10 @@ class KerasAdapter:
         """keras.models.clone_model, and for a compiled model whose compile config Keras cannot rebuild (a loss
         function of the student's own, not registered) the same without compiling the copy: diagnose uses the
         loss it is given, never the copy's compiled one."""
-        clone = lambda: self.keras.models.clone_model(self.original, clone_function=self._clone_layer)  # noqa: E731
+        def clone():  # with the model's own classes at hand: a layer's config may name an unregistered one
+            with self.keras.saving.CustomObjectScope(self._own_classes()):
+                return self.keras.models.clone_model(self.original, clone_function=self._clone_layer)
+
         try:
             return clone()
         except Exception:  # noqa: BLE001
@@ -185,6 +188,17 @@ class KerasAdapter:
             return clone()
         finally:
             self.original.compiled = True
+
+    def _own_classes(self) -> dict:
+        """Class name -> class, for the layers of the model and the cells of its recurrent layers: a cell class of
+        the student's own that is not registered (@register_keras_serializable) can then be rebuilt from config."""
+        found = {}
+        for layer in keras_layers(self.original):
+            cells = getattr(getattr(layer, "cell", None), "cells", None) or [getattr(layer, "cell", None)]
+            for obj in [layer, *cells]:
+                if obj is not None:
+                    found[type(obj).__name__] = type(obj)
+        return found
 
     def copy(self):
         try:
