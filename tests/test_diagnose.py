@@ -1523,3 +1523,30 @@ def test_a_keras_rnn_with_a_cell_of_ones_own_that_is_not_registered_is_copied_no
     report = diagnose(model, x, y, "mse", steps=50)  # raised TypeError ("could not copy this model") before
     assert "overfit-one-batch" in report.passed or "cannot-overfit" in report.codes, str(report)  # the probe ran
     assert all(np.array_equal(a, b) for a, b in zip(weights, model.get_weights()))  # on a copy
+
+
+class ViewNet(nn.Module):
+    """Two convolutions without padding then x.view(-1, features): right for 8x8 maps, wrong for 10x10 ones."""
+
+    def __init__(self, features, keep_batch=False):
+        super().__init__()
+        self.features, self.keep_batch = features, keep_batch
+        self.conv = nn.Conv2d(1, 4, 3)
+        self.head = nn.Linear(features, 3)
+
+    def forward(self, x):
+        maps = torch.relu(self.conv(x))
+        return self.head(maps.view(x.size(0), -1) if self.keep_batch else maps.view(-1, self.features))
+
+
+@pytest.mark.parametrize("features, words", [
+    (60, "a reshape to (-1, 60) met 4096 values for a batch of 16: 256 per sample, not 60"),  # PyTorch refuses
+    (64, "the model returned 64 output rows for a batch of 16 (4 per sample)"),  # runs, on 4 rows per sample
+])
+def test_a_reshape_that_folds_samples_into_the_batch_is_a_layer_size_mismatch_not_a_raise(features, words):
+    torch.manual_seed(0)
+    x, y = torch.rand(16, 1, 10, 10), torch.randint(0, 3, (16,))  # 8x8 maps of 4 channels: 256 per sample
+    report = diagnose(ViewNet(features), x, y, CE, steps=0)
+    assert report.codes == ["layer-size-mismatch"] and words in str(report), str(report)
+    assert "x.view(x.size(0), -1)" in str(report)
+    assert diagnose(ViewNet(256, keep_batch=True), x, y, CE, steps=0).clean

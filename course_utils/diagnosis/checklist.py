@@ -15,8 +15,9 @@ from .checks import (check_batchnorm, check_class_labels, check_dead, check_grad
 from .findings import TRAINING_FAILED, Report, mark_consequences, readings_that_fit
 from .setup_checks import (check_frozen, check_optimizer_holds_model, check_state_across_steps, check_symmetric_weights,
                            check_unregistered, judge_frozen_after_probe, judge_step_size, stalls)
-from .inputs import (add_crop_finding, add_layout_finding, check_input_dtype, check_loss_arguments,
-                     check_target_dtype, embedding_too_small, runnable_crop, runnable_layout)
+from .inputs import (add_batch_folded_finding, add_crop_finding, add_layout_finding, check_input_dtype,
+                     check_loss_arguments, check_target_dtype, embedding_too_small, reshape_refused, RESHAPE_FIX,
+                     runnable_crop, runnable_layout)
 from .wiring import check_dense_on_feature_maps, check_relu_before_sigmoid, refusing_layer
 from .losses import LossInfo
 
@@ -109,9 +110,12 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
             return rep
         if not layout:
             code, evidence = refusing_layer(ad, ad.copy())
-            if not code:
+            if code:
+                rep.add(code, evidence)
+            elif reshape_refused(ad, refused):
+                rep.add("layer-size-mismatch", reshape_refused(ad, refused), fix=RESHAPE_FIX)
+            else:
                 raise
-            rep.add(code, evidence)
             rep.skip("every other check", "the model cannot run on these inputs")
             return rep
         add_layout_finding(rep, refused, layout, ad)
@@ -119,7 +123,11 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
     check_input_dtype(ad, rep, work)
     out = np.asarray(to_numpy(out_t), dtype=np.float64)
     if len(out) != n_x:
-        raise ValueError(f"the model returned {len(out)} outputs for {n_x} inputs")
+        if len(out) % n_x:
+            raise ValueError(f"the model returned {len(out)} outputs for {n_x} inputs")
+        add_batch_folded_finding(rep, len(out), n_x)
+        rep.skip("every other check", "the model does not return one output row per sample")
+        return rep
     activation = torch_final_activation(ad, trace, out_t) if framework == "torch" else keras_final_activation(work)
     check_class_labels(ad, rep, out)
     check_dense_on_feature_maps(ad, rep, work, out)

@@ -8,6 +8,8 @@ its binary losses refuse integer targets, where diagnose itself would quietly ca
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from ..frameworks import error_text, input_shapes, is_structured, keras_layers, map_inputs, to_numpy
@@ -86,6 +88,30 @@ def runnable_crop(ad, refused: Exception) -> tuple:
         except Exception:  # noqa: BLE001  (refused at this size too: try the next multiple)
             continue
     return None
+
+
+RESHAPE_FIX = ("Reshape with the batch axis kept, x.view(x.size(0), -1) or nn.Flatten() (Keras: Flatten), and size the "
+               "next layer to the features per sample that really reach it.")
+
+
+def reshape_refused(ad, refused: Exception) -> list:
+    """Evidence that a reshape with a fixed feature count, x.view(-1, k), met a batch whose samples do not hold k
+    values each (PyTorch's words: "shape '[-1, k]' is invalid for input of size N"), else []."""
+    words = re.search(r"shape '\[-1, (\d+)\]' is invalid for input of size (\d+)", str(refused))
+    if not words:
+        return []
+    wanted, size = int(words.group(1)), int(words.group(2))
+    return [str(refused), f"a reshape to (-1, {wanted}) met {size} values for a batch of {ad.n}: {size / ad.n:g} per "
+                          f"sample, not {wanted}, so the -1 cannot keep one row per sample"]
+
+
+def add_batch_folded_finding(rep, rows: int, n: int):
+    """The model returned ``rows`` rows for ``n`` samples: a reshape with a fixed feature count folded the batch."""
+    rep.add("layer-size-mismatch",
+            [f"the model returned {rows} output rows for a batch of {n} ({rows / n:g} per sample)",
+             "a reshape such as x.view(-1, k), with k smaller than the features each sample has by then, folds "
+             "samples into the batch axis: the layer after it was sized for fewer features than it receives"],
+            fix=RESHAPE_FIX)
 
 
 def add_crop_finding(rep, refused: Exception, crop, ad):
