@@ -194,8 +194,8 @@ class KerasAdapter:
         the student's own that is not registered (@register_keras_serializable) can then be rebuilt from config."""
         found = {}
         for layer in keras_layers(self.original):
-            cells = getattr(getattr(layer, "cell", None), "cells", None) or [getattr(layer, "cell", None)]
-            for obj in [layer, *cells]:
+            cell = getattr(layer, "cell", None)  # a recurrent layer's cell, or a StackedRNNCells and its cells
+            for obj in (layer, cell, *getattr(cell, "cells", ())):
                 if obj is not None:
                     found[type(obj).__name__] = type(obj)
         return found

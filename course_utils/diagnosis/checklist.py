@@ -110,10 +110,11 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
             return rep
         if not layout:
             code, evidence = refusing_layer(ad, ad.copy())
+            folded = [] if code else reshape_refused(ad, refused)
             if code:
                 rep.add(code, evidence)
-            elif reshape_refused(ad, refused):
-                rep.add("layer-size-mismatch", reshape_refused(ad, refused), fix=RESHAPE_FIX)
+            elif folded:
+                rep.add("layer-size-mismatch", folded, fix=RESHAPE_FIX)
             else:
                 raise
             rep.skip("every other check", "the model cannot run on these inputs")
