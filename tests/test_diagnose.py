@@ -1491,6 +1491,40 @@ def test_a_loss_not_finite_before_any_step_blames_the_batch_not_the_learning_rat
                                              optimizer=torch.optim.SGD(model.parameters(), 0.01)).codes
 
 
+def test_a_step_that_is_nan_at_any_rate_is_not_blamed_on_the_learning_rate():
+    """Adam's epsilon 1e-8 is 0 in float16, so a weight whose gradient is 0 gets 0/0: the loss is NaN after one
+    step at the student's rate, a tenth of it and 1e-4 of it. That is not lr-too-high; the report names the
+    epsilon. With an epsilon float16 holds, the step-size probe and the overfit probe (its own Adam) stay finite."""
+    torch.manual_seed(0)
+    x, y = torch.rand(16, 8).half(), torch.randint(0, 3, (16,))
+    codes, texts = {}, {}
+    for eps in (1e-8, 1e-4):
+        model = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 3)).half()
+        report = diagnose(model, x, y, CE, optimizer=torch.optim.Adam(model.parameters(), 1e-3, eps=eps))
+        codes[eps], texts[eps] = set(report.codes), str(report)
+    assert "non-finite-loss" in codes[1e-8] and "lr-too-high" not in codes[1e-8], texts[1e-8]
+    assert "epsilon 1e-08 is 0 in float16" in texts[1e-8] and "not the cause" in texts[1e-8]
+    assert not {"non-finite-loss", "lr-too-high"} & codes[1e-4], texts[1e-4]
+
+
+def test_float16_softmax_rows_are_probabilities_within_float16_rounding():
+    """A float16 softmax over 10 classes sums to 1 only within about 1e-3: not rows-not-probabilities."""
+    keras = pytest.importorskip("keras")
+    cu.setup(frameworks=("torch", "tensorflow"))
+    keras.utils.set_random_seed(0)
+    x = np.random.default_rng(0).random((64, 12)).astype(np.float16)
+    y = np.arange(64) % 10
+    model = keras.Sequential([keras.Input((12,), dtype="float16"), keras.layers.Dense(10, dtype="float16"),
+                              keras.layers.Softmax(dtype="float16")])
+    sums = np.asarray(model(x), dtype=np.float64).sum(axis=1)
+    assert np.abs(sums - 1).max() > 1e-4  # float16 rounding: the old fixed tolerance called these rows broken
+    report = diagnose(model, x, y, "sparse_categorical_crossentropy", steps=0)
+    assert "rows-not-probabilities" not in report.codes, str(report)
+    as_sigmoids = keras.Sequential([keras.Input((12,), dtype="float16"),
+                                    keras.layers.Dense(10, activation="sigmoid", dtype="float16")])
+    assert "rows-not-probabilities" in diagnose(as_sigmoids, x, y, "sparse_categorical_crossentropy", steps=0).codes
+
+
 def test_a_keras_rnn_with_a_cell_of_ones_own_that_is_not_registered_is_copied_not_refused():
     """keras.models.clone_model rebuilds an RNN's cell from its config by class name: a cell class the student
     never registered (no @register_keras_serializable) made diagnose raise on a model that fit trains."""

@@ -88,8 +88,11 @@ class TorchAdapter:
         return self.torch.as_tensor(np.asarray(array, dtype=np.float32))
 
     def probe_optimizer(self, model, lr=1e-2):
-        """The probes' own optimizer: Adam at ``lr``, whatever the student uses."""
-        return self.torch.optim.Adam(model.parameters(), lr=lr)
+        """The probes' own optimizer: Adam at ``lr``, whatever the student uses, with an epsilon the weights'
+        dtype can hold (Adam's 1e-8 is 0 in float16, and 0/0 = NaN on a weight whose gradient is 0)."""
+        params = list(model.parameters())
+        tiny = self.torch.finfo(params[0].dtype).tiny if params and params[0].is_floating_point() else 0.0
+        return self.torch.optim.Adam(params, lr=lr, eps=max(1e-8, tiny))
 
     def optimizer_for(self, model, lr_scale=1.0):
         """A new optimizer of the student's class and settings, on ``model``'s parameters."""

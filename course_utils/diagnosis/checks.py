@@ -27,13 +27,22 @@ def _probabilities_on_last_axis(out: np.ndarray) -> bool:
     """The same along the last axis of an output of any rank (Keras: one row of classes per pixel or time step)."""
     if out.ndim < 2 or out.shape[-1] < 2:
         return False
-    return bool(np.all(out >= 0) and np.allclose(out.sum(axis=-1), 1.0, atol=1e-4))
+    return bool(np.all(out >= 0) and np.allclose(out.sum(axis=-1), 1.0, atol=_row_sum_tolerance(out)))
 
 
 def _log_probability_rows(out: np.ndarray) -> bool:
     if out.ndim != 2 or out.shape[-1] < 2:
         return False
-    return bool(np.all(out <= 1e-6) and np.allclose(np.exp(out.astype(np.float64)).sum(axis=-1), 1.0, atol=1e-4))
+    return bool(np.all(out <= 1e-6)
+                and np.allclose(np.exp(out.astype(np.float64)).sum(axis=-1), 1.0, atol=_row_sum_tolerance(out)))
+
+
+def _row_sum_tolerance(out: np.ndarray) -> float:
+    """How far from 1 a softmax row may sum: 1e-4, or each class's rounding in the precision the model computed
+    in. The outputs arrive as float64; values that float16 holds exactly came from a float16 model, whose
+    softmax rows over 10 classes sum to 1 only within about 1e-2."""
+    exact_in_half = np.array_equal(out.astype(np.float16).astype(out.dtype), out)
+    return max(1e-4, out.shape[-1] * float(np.finfo(np.float16).eps)) if exact_in_half else 1e-4
 
 
 def check_refused_shapes(ad, rep, out, problem):
@@ -938,6 +947,8 @@ def probe_lr(ad, rep, steps):
     if diverged:  # the same steps at a tenth of the learning rate, for the evidence
         model = ad.copy()
         calm_final = float(ad.train(model, ad.optimizer_for(model, 0.1), steps).losses[-1])
+        if not math.isfinite(calm_final) and _nan_at_any_rate(ad, rep, steps, first):
+            return None
         lr = ad.lr()
         rep.add("lr-too-high", [f"{steps} steps at {'lr ' + sig(lr) if lr else 'your settings'}: loss {sig(first)} -> "
                                 + ("not finite or exploding" if run.diverged or not np.all(np.isfinite(tail))
@@ -948,6 +959,51 @@ def probe_lr(ad, rep, steps):
         return None
     rep.passed.append("lr-too-high")
     return run, ratio
+
+
+TINY_RATE = 1e-4  # a step this much smaller than the student's cannot blow a finite loss up to NaN
+
+
+def _nan_at_any_rate(ad, rep, steps, first) -> bool:
+    """The loss turns NaN at the student's rate, at a tenth of it, and at TINY_RATE of it: the step itself
+    computes NaN (0/0, log 0), so lowering the learning rate is not the fix. Adds the finding; False otherwise."""
+    model = ad.copy()
+    tiny = np.asarray(ad.train(model, ad.optimizer_for(model, TINY_RATE), steps).losses, dtype=np.float64)
+    if np.all(np.isfinite(tiny)):
+        return False
+    evidence = [f"{steps} steps at your learning rate, at a tenth of it and at {TINY_RATE:g} of it: loss "
+                f"{sig(first)} -> nan each time (first non-finite step at the smallest rate: "
+                f"{int(np.argmin(np.isfinite(tiny)))})",
+                "a step scaled down this far cannot blow the loss up, so the step computes NaN itself"]
+    lost = _epsilon_lost(ad)
+    if lost:
+        evidence.append(f"the optimizer's epsilon {lost[0]:g} is 0 in {lost[1]}, the weights' dtype: a weight whose "
+                        "gradient is 0 gets the update 0/0 = NaN")
+        fix = (f"Give the optimizer an epsilon {lost[1]} can hold (e.g. 1e-4), or keep the weights in float32 "
+               "(mixed precision); the learning rate is not the cause.")
+    else:
+        fix = ("Find the operation that gives NaN in a training step (a log or a division of 0 in the loss, a "
+               "square root of 0, an optimizer's epsilon that rounds to 0); the learning rate is not the cause.")
+    rep.add("non-finite-loss", evidence, fix=fix)
+    return True
+
+
+def _epsilon_lost(ad):
+    """(epsilon, dtype name) when the student's optimizer has an epsilon that is 0 in its weights' dtype."""
+    if ad.optimizer is None:
+        return None
+    if ad.framework == "torch":
+        epsilon = ad.optimizer.param_groups[0].get("eps")
+        dtype = next(iter(ad.original.parameters()), None)
+        dtype = str(dtype.dtype).replace("torch.", "") if dtype is not None else None
+    else:
+        epsilon = ad.optimizer.get_config().get("epsilon")
+        dtype = str(ad.original.weights[0].dtype) if ad.original.weights else None
+    try:
+        lost = isinstance(epsilon, float) and epsilon > 0 and np.asarray(epsilon, dtype=np.dtype(dtype)) == 0
+    except TypeError:  # a dtype numpy does not have (bfloat16)
+        return None
+    return (epsilon, dtype) if lost else None
 
 
 def _rate(lr) -> str:
@@ -1084,8 +1140,9 @@ def probe_overfit(ad, rep, steps, target, dead_threshold, min_samples, rounds=3)
     adam = f"Adam (lr {_rate(lr)})"
     first = float(losses[0])
     if diverged:
-        rep.add("non-finite-loss", ["the overfit probe's loss diverged at every learning rate it tried: "
-                                    + "; ".join(f"lr {_rate(r)}: {sig(v)} after {n} steps" for r, v, n in blown)])
+        if "non-finite-loss" not in rep.codes:  # (the step-size probe may have said why already)
+            rep.add("non-finite-loss", ["the overfit probe's loss diverged at every learning rate it tried: "
+                                        + "; ".join(f"lr {_rate(r)}: {sig(v)} after {n} steps" for r, v, n in blown)])
     else:
         final = float(losses[-1])
         earlier = float(np.min(losses[:-q]))
