@@ -295,6 +295,11 @@ def test_output_cannot_reach_target():
     assert "output-cannot-reach-target" in diagnose(sig_out, x, y * 5, nn.MSELoss(), steps=0)
     assert "output-cannot-reach-target" not in diagnose(sig_out, x, torch.rand(30, 1), nn.MSELoss(), steps=0)
     assert "output-cannot-reach-target" not in diagnose(relu_out, x, y.abs(), nn.MSELoss(), steps=0)
+    # a ReLU on the logits of a softmax cross-entropy: no logit below 0, the clipped ones pass no gradient
+    x3, labels = data(32, 10, 3)
+    report = diagnose(mlp(10, 32, 3, nn.ReLU()), x3, labels, CE, steps=0)
+    assert "output-cannot-reach-target" in report.codes and "logits on this batch are clipped" in str(report)
+    assert "output-cannot-reach-target" not in diagnose(mlp(10, 32, 3), x3, labels, CE, steps=0).codes
 
 
 def test_target_shape_broadcast():
@@ -323,6 +328,18 @@ def test_dead_relu():
     assert "dead-relu" not in diagnose(mlp(10, 24, 3), x, y, CE, steps=0)
     small = diagnose(mlp(10, 24, 3), x[:3], y[:3], CE, steps=0)
     assert any(check == "dead-relu" for check, _ in small.skipped)
+
+
+def test_zero_gradients_only_at_initialisation_are_a_note():
+    """A zero-initialised last layer passes no gradient back at the start, only until it takes a step: a note.
+    Dead units (test_dead_relu) stay at 0 after a step: a finding."""
+    x, y = data(32, 10, 3)
+    model = mlp(10, 24, 3)
+    with torch.no_grad():
+        model[-1].weight.zero_()
+    report = diagnose(model, x, y, CE, steps=0)
+    assert "zero-gradients" not in report.codes, str(report)
+    assert any("at initialisation" in n and "after one step" in n for n in report.notes), str(report)
 
 
 def test_leaky_units_below_zero_are_not_called_dead():
@@ -1525,6 +1542,33 @@ def test_float16_softmax_rows_are_probabilities_within_float16_rounding():
     assert "rows-not-probabilities" in diagnose(as_sigmoids, x, y, "sparse_categorical_crossentropy", steps=0).codes
 
 
+def test_the_training_probes_take_the_first_rows_of_a_batch_too_costly_to_train_whole():
+    """A batch whose forward pass costs more than PROBE_MULTIPLY_ADDS: the probes train on its first rows and a
+    note says how many; Keras counts the same multiply-adds for the same network. A small model keeps its batch."""
+    from course_utils.diagnosis.checklist import PROBE_MULTIPLY_ADDS
+
+    torch.manual_seed(0)
+    x, y = torch.randn(16, 3, 48, 48), torch.arange(16) % 4
+    per_sample = 48 * 48 * 32 * (3 * 9 + 32 * 9) + 32 * 4  # two 3x3 convolutions on every pixel, one Linear
+    rows = int(PROBE_MULTIPLY_ADDS // per_sample)
+    assert 2 <= rows < 16
+    model = nn.Sequential(nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(), nn.Conv2d(32, 32, 3, padding=1), nn.ReLU(),
+                          nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 4))
+    report = diagnose(model, x, y, CE, steps=40)
+    note = f"the training probes used the first {rows} of the 16 samples"
+    assert any(note in n for n in report.notes) and report.clean, str(report)  # the 4 rows memorised
+    assert not any("training probes used" in n for n in diagnose(mlp(), *data(32, 10, 3), CE, steps=0).notes)
+    keras = pytest.importorskip("keras")
+    cu.setup(frameworks=("torch", "tensorflow"))
+    L = keras.layers
+    twin = keras.Sequential([keras.Input((48, 48, 3)), L.Conv2D(32, 3, padding="same", activation="relu"),
+                             L.Conv2D(32, 3, padding="same", activation="relu"), L.GlobalAveragePooling2D(),
+                             L.Dense(4)])
+    keras_report = diagnose(twin, x.permute(0, 2, 3, 1).numpy(), y.numpy(),
+                            keras.losses.SparseCategoricalCrossentropy(from_logits=True), steps=0)
+    assert any(note in n for n in keras_report.notes), str(keras_report)
+
+
 def test_a_keras_rnn_with_a_cell_of_ones_own_that_is_not_registered_is_copied_not_refused():
     """keras.models.clone_model rebuilds an RNN's cell from its config by class name: a cell class the student
     never registered (no @register_keras_serializable) made diagnose raise on a model that fit trains."""
@@ -1584,3 +1628,28 @@ def test_a_reshape_that_folds_samples_into_the_batch_is_a_layer_size_mismatch_no
     assert report.codes == ["layer-size-mismatch"] and words in str(report), str(report)
     assert "x.view(x.size(0), -1)" in str(report)
     assert diagnose(ViewNet(256, keep_batch=True), x, y, CE, steps=0).clean
+
+
+class FixedNoiseNet(nn.Module):
+    """Adds noise drawn for a batch of 32 rows (the bug) or for the batch it is given (the fix)."""
+
+    def __init__(self, rows=None):
+        super().__init__()
+        self.rows = rows
+        self.layers = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 3))
+
+    def forward(self, x):
+        noise = torch.randn(self.rows, x.shape[1]) if self.rows else torch.randn_like(x)
+        return self.layers(x + 0.01 * noise)
+
+
+def test_a_batch_size_written_into_the_model_is_named_not_raised():
+    """The model runs on 32 rows and refuses 20: the size 32 in the error is tried, and the report says that
+    32 is written into the model, with the fix to take the size from the input."""
+    torch.manual_seed(0)
+    x, y = torch.randn(20, 6), torch.randint(0, 3, (20,))
+    report = diagnose(FixedNoiseNet(32), x, y, CE, steps=0)
+    assert report.codes == ["layer-size-mismatch"], str(report)
+    assert "a batch size of 32 is written into the model, and this batch has 20" in str(report)
+    assert "x.size(0)" in str(report)
+    assert "layer-size-mismatch" not in diagnose(FixedNoiseNet(), x, y, CE, steps=0).codes

@@ -20,6 +20,16 @@ def _one_input(x):
                          "(a dict, list or tuple): train it yourself and watch it with cu.watch")
 
 
+def first_rows(ad, rows):
+    """The same adapter on the first ``rows`` samples of its batch (for the training probes)."""
+    part = copy.copy(ad)
+    part.x = map_inputs(lambda array: array[:rows], ad.x)
+    part.y, part.n = ad.y[:rows], rows
+    if hasattr(ad, "given_x"):
+        part.given_x = map_inputs(lambda array: array[:rows], ad.given_x)
+    return part
+
+
 class TorchAdapter:
     framework = "torch"
 
@@ -118,6 +128,17 @@ class TorchAdapter:
 
     def lr(self):
         return self.optimizer.param_groups[0].get("lr") if self.optimizer is not None else None
+
+    def multiply_adds(self, model, trace) -> float:
+        """About how many multiply-adds one sample's forward pass takes: each leaf's weight matrices times the
+        positions they are applied at (a convolution's output pixels, an RNN's steps); an embedding looks up."""
+        total = 0.0
+        for _, module, _, out in trace:
+            weights = [p for p in module.parameters(recurse=False) if p.dim() >= 2]
+            if weights and not isinstance(module, self.nn.Embedding):
+                positions = max(1.0, out.numel() / self.n / weights[0].shape[0])  # out: rows x units, at positions
+                total += positions * sum(w.numel() for w in weights)
+        return total
 
     def leaf_trace(self, model, training):
         """Leaves in the order they ran, each with its input and output (first call only)."""
@@ -247,6 +268,22 @@ class KerasAdapter:
     def output(self, model, training, x=None):
         """The model's output on the batch (or on ``x``, inputs of the same kind)."""
         return model(self.x if x is None else x, training=training)
+
+    def multiply_adds(self, model, trace) -> float:
+        """As TorchAdapter.multiply_adds, from each layer's kernel and the shape of its output (a layer with no
+        symbolic output, in a subclassed model, counts its weights once)."""
+        total = 0.0
+        for layer in keras_layers(model):
+            weights = [w for w in layer.weights if len(w.shape) >= 2]
+            if not weights or isinstance(layer, self.keras.layers.Embedding):
+                continue
+            try:
+                per_sample = float(np.prod(layer.output.shape[1:]))
+            except (AttributeError, ValueError, TypeError):
+                per_sample = float(weights[0].shape[-1])
+            positions = max(1.0, per_sample / weights[0].shape[-1])
+            total += positions * sum(float(np.prod(w.shape)) for w in weights)
+        return total
 
     def loss_of(self, out, y=None):
         from ..instruments.for_keras import line_up  # as fit calls the loss: (n,) targets meet (n, 1) outputs

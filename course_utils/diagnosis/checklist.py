@@ -5,8 +5,9 @@ import warnings
 
 import numpy as np
 
-from ..frameworks import batch_size, error_text, framework_of, input_shapes, to_numpy
-from .adapters import KerasAdapter, TorchAdapter
+from ..fmt import sig
+from ..frameworks import batch_size, error_text, framework_of, input_shapes, is_structured, to_numpy
+from .adapters import KerasAdapter, TorchAdapter, first_rows
 from .checks import (check_batchnorm, check_class_labels, check_dead, check_gradients, check_init_loss, check_inputs,
                      check_linear_stack, check_output, check_recurrent_steps, check_refused_shapes,
                      check_samples_independent, check_softmax_twice, check_varied_inputs, check_varied_targets,
@@ -15,10 +16,10 @@ from .checks import (check_batchnorm, check_class_labels, check_dead, check_grad
 from .findings import TRAINING_FAILED, Report, mark_consequences, readings_that_fit
 from .setup_checks import (check_frozen, check_optimizer_holds_model, check_state_across_steps, check_symmetric_weights,
                            check_unregistered, judge_frozen_after_probe, judge_step_size, stalls)
-from .inputs import (add_batch_folded_finding, add_crop_finding, add_layout_finding, check_input_dtype,
-                     check_loss_arguments, check_target_dtype, embedding_too_small, reshape_refused, RESHAPE_FIX,
-                     runnable_crop, runnable_layout)
-from .wiring import check_dense_on_feature_maps, check_relu_before_sigmoid, refusing_layer
+from .inputs import (add_batch_folded_finding, add_crop_finding, add_layout_finding, batch_size_in_model,
+                     BATCH_SIZE_FIX, check_input_dtype, check_loss_arguments, check_target_dtype, embedding_too_small,
+                     reshape_refused, RESHAPE_FIX, runnable_crop, runnable_layout)
+from .wiring import check_dense_on_feature_maps, check_relu_before_sigmoid, check_relu_on_logits, refusing_layer
 from .losses import LossInfo
 
 
@@ -79,6 +80,23 @@ def _first_pass(ad):
     return work, training, trace, out_t
 
 
+PROBE_MULTIPLY_ADDS = 1e8  # most a forward pass over the probes' batch may cost: 600 overfit steps in seconds
+
+
+def _rows_for_probes(ad, rep, work, trace):
+    """The adapter the training probes use: the whole batch, or its first rows when one forward pass over the
+    batch would cost more than PROBE_MULTIPLY_ADDS (a 3-D convolution over 16 volumes of 29^3: minutes of
+    probing). Memorising fewer samples of the batch is the same overfit test."""
+    per_sample = ad.multiply_adds(work, trace)
+    rows = max(2, int(PROBE_MULTIPLY_ADDS // per_sample)) if per_sample > 0 else ad.n
+    if rows >= ad.n or is_structured(ad.x):
+        return ad
+    rep.notes.append(f"the training probes used the first {rows} of the {ad.n} samples: a forward pass over all "
+                     f"of them takes about {sig(per_sample * ad.n)} multiply-adds, and the overfit probe makes "
+                     "hundreds")
+    return first_rows(ad, rows)
+
+
 def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dead_threshold, min_samples, loss_kind):
     framework = framework_of(model)
     n_x, n_y = batch_size(x), len(y)
@@ -101,6 +119,11 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
         if beyond_table:
             rep.add("embedding-too-small", [str(refused)] + beyond_table)
             rep.skip("every other check", "the model cannot run on these inputs")
+            return rep
+        fixed_batch = batch_size_in_model(ad, refused)  # the same samples, more or fewer of them, run
+        if fixed_batch:
+            rep.add("layer-size-mismatch", fixed_batch, fix=BATCH_SIZE_FIX)
+            rep.skip("every other check", "the model runs only on batches of the size written into it")
             return rep
         layout = runnable_layout(ad)
         crop = None if layout else runnable_crop(ad, refused)
@@ -156,6 +179,7 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
         mark_consequences(rep)
         return rep
     check_output(ad, rep, out, activation)
+    check_relu_on_logits(ad, rep, out, activation)
     check_relu_before_sigmoid(ad, rep, work, trace, out)
     check_samples_independent(ad, rep, work)
     if activation == "softmax":
@@ -177,6 +201,7 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
     check_unregistered(ad, rep, work)
     check_symmetric_weights(ad, rep, work)
     lr_probe = None
+    probe_ad = _rows_for_probes(ad, rep, work, trace)
     # a loss already NaN or infinite before any step: no training run can say anything about the step size or
     # whether the batch can be memorised, and blaming the learning rate would send the student the wrong way
     not_finite = None if np.isfinite(init_loss) else f"the untrained model's loss is already {init_loss}, before any step"
@@ -193,7 +218,7 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
     elif "inplace-write" in rep.codes:
         rep.skip("lr-too-high", "no gradient can be computed (inplace-write)")
     else:
-        lr_probe = _probe(rep, "lr-too-high", lambda: probe_lr(ad, rep, lr_steps))
+        lr_probe = _probe(rep, "lr-too-high", lambda: probe_lr(probe_ad, rep, lr_steps))
     probe_losses = None
     if not_finite:
         rep.skip("overfit-one-batch", not_finite)
@@ -207,11 +232,11 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
         rep.skip("overfit-one-batch", "a loss without a floor cannot show whether the batch is memorised")
     elif steps > 0:
         probe_losses = _probe(rep, "overfit-one-batch",
-                              lambda: probe_overfit(ad, rep, steps, overfit_target, dead_threshold, min_samples))
-        _probe(rep, "loss-stalls-fit", lambda: probe_without_mae(ad, rep, steps, overfit_target))
-        _probe(rep, "unscaled-targets", lambda: probe_scaled_targets(ad, rep, steps, overfit_target))
+                              lambda: probe_overfit(probe_ad, rep, steps, overfit_target, dead_threshold, min_samples))
+        _probe(rep, "loss-stalls-fit", lambda: probe_without_mae(probe_ad, rep, steps, overfit_target))
+        _probe(rep, "unscaled-targets", lambda: probe_scaled_targets(probe_ad, rep, steps, overfit_target))
     if lr_probe is not None:
-        judge_step_size(ad, rep, *lr_probe, lr_steps, probe_losses)
+        judge_step_size(probe_ad, rep, *lr_probe, lr_steps, probe_losses)
     judge_frozen_after_probe(rep, partly_frozen)
     check_state_across_steps(ad, rep, work)
     readings_that_fit(rep, settings_move_loss=not stalls(lr_probe))  # stuck settings: a reading may be why

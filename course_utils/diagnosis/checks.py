@@ -707,6 +707,19 @@ def _loss_detached(ad, model) -> bool:
     return isinstance(loss, ad.torch.Tensor) and not loss.requires_grad
 
 
+def _zero_only_at_start(ad, zero) -> bool:
+    """Every layer in ``zero`` gets a non-zero gradient once a copy of the model has taken one step of Adam."""
+    from .. import instruments
+
+    try:
+        model = ad.copy()
+        ad.train(model, ad.probe_optimizer(model, 1e-3), 1)
+        norms = instruments.grad_norms(model, ad.x, ad.y, ad.loss)
+    except Exception:  # noqa: BLE001  (no step to take: the zeros stay a finding)
+        return False
+    return all(norms.get(name, 0) > 0 for name in zero)
+
+
 def check_gradients(ad, rep, model, vanish=1e-3, explode=1e3, too_large=1e2):
     from .. import instruments
 
@@ -740,7 +753,11 @@ def check_gradients(ad, rep, model, vanish=1e-3, explode=1e3, too_large=1e2):
                                    "depend on any weight"], zero=names)
         return
     zero = [n for n, v in zip(names, values) if v == 0]
-    if zero:
+    if zero and _zero_only_at_start(ad, zero):
+        rep.notes.append(f"{len(zero)} of {len(names)} layers receive a gradient of exactly 0 at initialisation "
+                         f"({', '.join(zero)}) but not after one step of Adam: a layer after them passes no gradient back "
+                         "until its weights move (as a zeros initialiser does)")
+    elif zero:
         rep.add("zero-gradients", [f"{len(zero)} of {len(names)} layers receive exactly 0: {', '.join(zero)}"],
                 zero=zero, reading=True)  # a note if the rest memorises the batch
     weights = _layer_weight_norms(model)

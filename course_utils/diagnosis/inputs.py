@@ -105,6 +105,31 @@ def reshape_refused(ad, refused: Exception) -> list:
                           f"sample, not {wanted}, so the -1 cannot keep one row per sample"]
 
 
+BATCH_SIZE_FIX = ("Take the batch size from the input where the model needs one (keras.ops.shape(x)[0], "
+                  "tf.shape(x)[0], x.size(0)), not a constant: a test set or an epoch's last batch rarely has the "
+                  "training batch's size.")
+
+
+def batch_size_in_model(ad, refused: Exception, most_tried: int = 4) -> list:
+    """Evidence that the model runs only on batches of a size written into it (noise drawn for 128 rows, a
+    reshape to (128, -1)): a copy runs on a batch of a size the error names, not n. Else []."""
+    if is_structured(ad.x):
+        return []
+    named = [int(s) for s in re.findall(r"\d+", str(refused))]
+    sizes = [size for size in dict.fromkeys(named) if 2 <= size <= 4096 and size != ad.n][:most_tried]
+    for rows in sizes:
+        index = [i % ad.n for i in range(rows)]  # the batch's own samples, repeated when it has fewer
+        try:
+            out = ad.output(ad.copy(), False, ad.x[index])
+        except Exception:  # noqa: BLE001
+            continue
+        if len(out) == rows:
+            taken = f"the first {rows} samples" if rows < ad.n else f"its {ad.n} samples repeated to {rows} rows"
+            return [str(refused), f"a copy runs on a batch of {rows} rows ({taken}): a batch size of {rows} is "
+                                  f"written into the model, and this batch has {ad.n}"]
+    return []
+
+
 def add_batch_folded_finding(rep, rows: int, n: int):
     """The model returned ``rows`` rows for ``n`` samples: a reshape with a fixed feature count folded the batch."""
     rep.add("layer-size-mismatch",

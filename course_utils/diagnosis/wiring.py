@@ -236,6 +236,20 @@ def _relu_before_binary_output(ad, model, trace) -> str:
         else ""
 
 
+def check_relu_on_logits(ad, rep, out, activation):
+    """The last layer's ReLU feeding a loss that applies its own softmax: no logit can be negative, and a class
+    whose logit is clipped to 0 passes no gradient back. Measured: the share of logits at exactly 0."""
+    if activation != "relu" or ad.info.kind != "cross_entropy" or ad.info.expects != "logits" or out.ndim < 2:
+        return
+    rep.add("output-cannot-reach-target", [
+        f"the model's last layer ends in a ReLU and {ad.info.name} applies a softmax to what it gets, so its "
+        "logits can never be negative",
+        f"{np.mean(out == 0):.0%} of the {out.size} logits on this batch are clipped to exactly 0 and pass no "
+        "gradient back to the layer"],
+        fix="Remove the ReLU after the last layer: the loss's softmax needs the layer's raw logits, which can be "
+            "negative.")
+
+
 def check_relu_before_sigmoid(ad, rep, model, trace, out):
     """A binary output whose logits come out of a ReLU: never negative, so the probability never falls below 0.5
     and targets of 0 are out of reach. Measured: every probability on the batch is at least 0.5."""
