@@ -10,7 +10,7 @@ pytest.importorskip("torch")
 pytest.importorskip("keras")
 
 from benchmarks.real_bugs import (HELD_OUT_SO_IDS, all_cases, fifth_cases, fourth_cases, fresh_cases,  # noqa: E402
-                                  eighth_cases, held_out_cases, ninth_cases, seventh_cases,
+                                  eighth_cases, held_out_cases, ninth_cases, seventh_cases, tenth_cases,
                                   sixth_cases, third_cases)
 from course_utils.diagnosis import CATALOGUE, diagnose  # noqa: E402
 
@@ -24,6 +24,7 @@ SIXTH = {c.name: c for c in sixth_cases()}
 SEVENTH = {c.name: c for c in seventh_cases()}
 EIGHTH = {c.name: c for c in eighth_cases()}
 NINTH = {c.name: c for c in ninth_cases()}
+TENTH = {c.name: c for c in tenth_cases()}
 
 # buggy twin named today, fixed twin clean today; fast, and spread over frameworks and kinds
 GUARDED = ["torch_linear_xor", "torch_mse_rank1_target", "torch_lr_far_too_high",
@@ -105,8 +106,8 @@ def _runs_on_its_batch(c, model, x):
     assert out.shape[0] == len(x), f"{c.name}: one output row per sample"
 
 
-# The later held-out sets (fresh_cases.py, third_cases.py, ..., ninth_*_cases.py) are measurements run once
-# (`python -m benchmarks.real_bugs --fresh` / `--third` / ... / `--ninth`), never regression guards: they
+# The later held-out sets (fresh_cases.py, third_cases.py, ..., tenth_*_cases.py) are measurements run once
+# (`python -m benchmarks.real_bugs --fresh` / `--third` / ... / `--tenth`), never regression guards: they
 # are checked to be well formed and new, and diagnose is never called on them.
 LATER_SETS = {  # prefix: (the set as listed, the sets built before it, least Keras cases, least PyTorch cases)
     "fresh": (fresh_cases(), (CASES, HELD_OUT), 10, 10),
@@ -117,6 +118,7 @@ LATER_SETS = {  # prefix: (the set as listed, the sets built before it, least Ke
     "seventh": (seventh_cases(), (CASES, HELD_OUT, FRESH, THIRD, FOURTH, FIFTH, SIXTH), 10, 13),
     "eighth": (eighth_cases(), (CASES, HELD_OUT, FRESH, THIRD, FOURTH, FIFTH, SIXTH, SEVENTH), 4, 10),
     "ninth": (ninth_cases(), (CASES, HELD_OUT, FRESH, THIRD, FOURTH, FIFTH, SIXTH, SEVENTH, EIGHTH), 15, 5),
+    "tenth": (tenth_cases(), (CASES, HELD_OUT, FRESH, THIRD, FOURTH, FIFTH, SIXTH, SEVENTH, EIGHTH, NINTH), 0, 0),
 }
 
 
@@ -141,7 +143,7 @@ def test_later_held_out_cases_are_declared_in_full_and_new(prefix):
     assert frameworks["keras"] >= least_keras and frameworks["torch"] >= least_torch, dict(frameworks)
 
 
-LATER = {**FRESH, **THIRD, **FOURTH, **FIFTH, **SIXTH, **SEVENTH, **EIGHTH, **NINTH}
+LATER = {**FRESH, **THIRD, **FOURTH, **FIFTH, **SIXTH, **SEVENTH, **EIGHTH, **NINTH, **TENTH}
 
 
 @pytest.mark.parametrize("name", sorted(LATER))
@@ -155,5 +157,6 @@ def test_later_builders_return_a_model_a_batch_a_loss_and_an_optimizer(name):
         model, x, y, loss, optimizer = built
         assert model is not None and loss is not None and optimizer is not None
         assert len(x) == len(y) <= 256
-        if build == c.fixed or not (name in FOURTH or name in SIXTH or name in SEVENTH or name in EIGHTH or name in NINTH):
+        if build == c.fixed or not (name in FOURTH or name in SIXTH or name in SEVENTH or name in EIGHTH or name in NINTH
+                                    or name in TENTH):
             _runs_on_its_batch(c, model, x)

@@ -13,6 +13,7 @@ and research benchmarks, each with its fixed twin.
     python -m benchmarks.real_bugs --seventh       # only the seventh held-out set (seventh_*_cases.py)
     python -m benchmarks.real_bugs --eighth        # only the eighth held-out set (eighth_*_cases.py)
     python -m benchmarks.real_bugs --ninth         # only the ninth held-out set (ninth_*_cases.py)
+    python -m benchmarks.real_bugs --tenth         # only the tenth held-out set (tenth_*_cases.py)
 
 A case declares where the bug comes from (``source``), what it is and how it
 was fixed (``bug``, ``fix``, one sentence each), the catalogue codes that would
@@ -161,11 +162,24 @@ def ninth_cases() -> list:
     return [c for part in parts for c in part.CASES]
 
 
+from . import tenth_a_cases as _tenth_a_module  # noqa: E402  (same reason as above)
+from . import tenth_b_cases as _tenth_b_module  # noqa: E402
+from . import tenth_c_cases as _tenth_c_module  # noqa: E402
+from . import tenth_d_cases as _tenth_d_module  # noqa: E402
+
+
+def tenth_cases() -> list:
+    """The tenth held-out set (tenth_a_cases.py ... tenth_d_cases.py): real faults of the DeepFD benchmark (Cao et
+    al., ICSE 2022) that no earlier set uses, in a fixed shuffled order (tenth_frame.txt), the parts built apart
+    after the ninth set's post-hoc changes."""
+    return [c for part in (_tenth_a_module, _tenth_b_module, _tenth_c_module, _tenth_d_module) for c in part.CASES]
+
+
 # The sets run once each, after the detectors were tuned on the others: the command-line flag's name -> the set.
 LATER_SETS = {"fresh": fresh_cases, "third": third_cases, "fourth": fourth_cases, "fifth": fifth_cases,
               "sixth": sixth_cases, "seventh": seventh_cases, "eighth": eighth_cases,
-              "ninth": ninth_cases}
+              "ninth": ninth_cases, "tenth": tenth_cases}
 
 __all__ = ["Case", "case", "all_cases", "held_out_cases", "fresh_cases", "third_cases", "fourth_cases",
-           "fifth_cases", "sixth_cases", "seventh_cases", "eighth_cases", "ninth_cases",
+           "fifth_cases", "sixth_cases", "seventh_cases", "eighth_cases", "ninth_cases", "tenth_cases",
            "LATER_SETS", "HELD_OUT_SO_IDS"]

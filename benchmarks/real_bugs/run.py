@@ -2,11 +2,11 @@
 
     python -m benchmarks.real_bugs [NAME ...] [--framework keras|torch] [--kind TEXT]
                                    [--held-out | --fresh | --third | --fourth | --fifth | --sixth | --seventh
-                                   | --eighth | --ninth]
+                                   | --eighth | --ninth | --tenth]
 
 The default run is the tuned set only; --held-out runs only DeepLocalize's Stack Overflow set; --fresh,
---third, ..., --ninth run only that later held-out set (fresh_cases.py, third_cases.py, ...,
-seventh_keras_cases.py with seventh_torch_cases.py, the eighth set's three files, the ninth's seven).
+--third, ..., --tenth run only that later held-out set (fresh_cases.py, third_cases.py, ...,
+seventh_keras_cases.py with seventh_torch_cases.py, the eighth set's three files, the ninth's seven, the tenth's four).
 
 Exit code 0 always: this is a benchmark, not a test.
 """
