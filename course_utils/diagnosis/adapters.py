@@ -279,7 +279,7 @@ class KerasAdapter:
                 continue
             try:
                 per_sample = float(np.prod(layer.output.shape[1:]))
-            except (AttributeError, ValueError, TypeError):
+            except Exception:  # noqa: BLE001  (a shared layer, or one of a subclassed model: no single output)
                 per_sample = float(weights[0].shape[-1])
             positions = max(1.0, per_sample / weights[0].shape[-1])
             total += positions * sum(float(np.prod(w.shape)) for w in weights)
