@@ -1542,9 +1542,12 @@ def test_float16_softmax_rows_are_probabilities_within_float16_rounding():
     assert "rows-not-probabilities" in diagnose(as_sigmoids, x, y, "sparse_categorical_crossentropy", steps=0).codes
 
 
-def test_the_training_probes_take_the_first_rows_of_a_batch_too_costly_to_train_whole():
-    """A batch whose forward pass costs more than PROBE_MULTIPLY_ADDS: the probes train on its first rows and a
-    note says how many; Keras counts the same multiply-adds for the same network. A small model keeps its batch."""
+def test_the_overfit_probes_take_the_first_rows_of_a_batch_too_costly_to_train_whole(monkeypatch):
+    """A batch whose forward pass costs more than PROBE_MULTIPLY_ADDS: the overfit probe trains on its first rows
+    and a note says how many, while the learning-rate probe keeps the whole batch (the tenth set's SGD at 0.1
+    diverged on its 32 images and not on the first 2); Keras counts the same multiply-adds for the same network.
+    A small model keeps its batch."""
+    from course_utils.diagnosis.adapters import TorchAdapter
     from course_utils.diagnosis.checklist import PROBE_MULTIPLY_ADDS
 
     torch.manual_seed(0)
@@ -1554,10 +1557,15 @@ def test_the_training_probes_take_the_first_rows_of_a_batch_too_costly_to_train_
     assert 2 <= rows < 16
     model = nn.Sequential(nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(), nn.Conv2d(32, 32, 3, padding=1), nn.ReLU(),
                           nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 4))
-    report = diagnose(model, x, y, CE, steps=40)
-    note = f"the training probes used the first {rows} of the 16 samples"
-    assert any(note in n for n in report.notes) and report.clean, str(report)  # the 4 rows memorised
-    assert not any("training probes used" in n for n in diagnose(mlp(), *data(32, 10, 3), CE, steps=0).notes)
+    trained = []  # (steps, rows) of every training run of a probe
+    train = TorchAdapter.train
+    monkeypatch.setattr(TorchAdapter, "train", lambda self, m, opt, steps: trained.append((steps, self.n))
+                        or train(self, m, opt, steps))
+    report = diagnose(model, x, y, CE, optimizer=torch.optim.SGD(model.parameters(), 0.01), steps=40, lr_steps=20)
+    note = f"the overfit probes used the first {rows} of the 16 samples"
+    assert any(note in n for n in report.notes) and report.clean, str(report)  # the first rows memorised
+    assert {n for steps, n in trained if steps == 20} == {16} and {n for steps, n in trained if steps == 40} == {rows}
+    assert not any("overfit probes used" in n for n in diagnose(mlp(), *data(32, 10, 3), CE, steps=0).notes)
     keras = pytest.importorskip("keras")
     cu.setup(frameworks=("torch", "tensorflow"))
     L = keras.layers

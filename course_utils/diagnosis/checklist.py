@@ -80,18 +80,19 @@ def _first_pass(ad):
     return work, training, trace, out_t
 
 
-PROBE_MULTIPLY_ADDS = 1e8  # most a forward pass over the probes' batch may cost: 600 overfit steps in seconds
+PROBE_MULTIPLY_ADDS = 1e8  # most a forward pass over the overfit probe's batch may cost: 600 steps in seconds
 
 
 def _rows_for_probes(ad, rep, work, trace):
-    """The adapter the training probes use: the whole batch, or its first rows when one forward pass over the
+    """The adapter the overfit probes use: the whole batch, or its first rows when one forward pass over the
     batch would cost more than PROBE_MULTIPLY_ADDS (a 3-D convolution over 16 volumes of 29^3: minutes of
-    probing). Memorising fewer samples of the batch is the same overfit test."""
+    probing). Memorising fewer samples of the batch is the same overfit test. The learning-rate probe (20 steps)
+    keeps the whole batch: whether the student's settings diverge depends on it."""
     per_sample = ad.multiply_adds(work, trace)
     rows = max(2, int(PROBE_MULTIPLY_ADDS // per_sample)) if per_sample > 0 else ad.n
     if rows >= ad.n or is_structured(ad.x):
         return ad
-    rep.notes.append(f"the training probes used the first {rows} of the {ad.n} samples: a forward pass over all "
+    rep.notes.append(f"the overfit probes used the first {rows} of the {ad.n} samples: a forward pass over all "
                      f"of them takes about {sig(per_sample * ad.n)} multiply-adds, and the overfit probe makes "
                      "hundreds")
     return first_rows(ad, rows)
@@ -218,7 +219,7 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
     elif "inplace-write" in rep.codes:
         rep.skip("lr-too-high", "no gradient can be computed (inplace-write)")
     else:
-        lr_probe = _probe(rep, "lr-too-high", lambda: probe_lr(probe_ad, rep, lr_steps))
+        lr_probe = _probe(rep, "lr-too-high", lambda: probe_lr(ad, rep, lr_steps))
     probe_losses = None
     if not_finite:
         rep.skip("overfit-one-batch", not_finite)
@@ -236,7 +237,7 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
         _probe(rep, "loss-stalls-fit", lambda: probe_without_mae(probe_ad, rep, steps, overfit_target))
         _probe(rep, "unscaled-targets", lambda: probe_scaled_targets(probe_ad, rep, steps, overfit_target))
     if lr_probe is not None:
-        judge_step_size(probe_ad, rep, *lr_probe, lr_steps, probe_losses)
+        judge_step_size(ad, rep, *lr_probe, lr_steps, probe_losses)
     judge_frozen_after_probe(rep, partly_frozen)
     check_state_across_steps(ad, rep, work)
     readings_that_fit(rep, settings_move_loss=not stalls(lr_probe))  # stuck settings: a reading may be why
