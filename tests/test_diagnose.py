@@ -1565,7 +1565,8 @@ def test_the_overfit_probes_take_the_first_rows_of_a_batch_too_costly_to_train_w
     note = f"the overfit probes used the first {rows} of the 16 samples"
     assert any(note in n for n in report.notes) and report.clean, str(report)  # the first rows memorised
     assert {n for steps, n in trained if steps == 20} == {16} and {n for steps, n in trained if steps == 40} == {rows}
-    assert not any("overfit probes used" in n for n in diagnose(mlp(), *data(32, 10, 3), CE, steps=0).notes)
+    assert not any("overfit probes used" in n for n in diagnose(mlp(), *data(32, 10, 3), CE, steps=40).notes)
+    assert not any("overfit probes used" in n for n in diagnose(model, x, y, CE, steps=0).notes)  # none ran
     keras = pytest.importorskip("keras")
     cu.setup(frameworks=("torch", "tensorflow"))
     L = keras.layers
@@ -1573,7 +1574,7 @@ def test_the_overfit_probes_take_the_first_rows_of_a_batch_too_costly_to_train_w
                              L.Conv2D(32, 3, padding="same", activation="relu"), L.GlobalAveragePooling2D(),
                              L.Dense(4)])
     keras_report = diagnose(twin, x.permute(0, 2, 3, 1).numpy(), y.numpy(),
-                            keras.losses.SparseCategoricalCrossentropy(from_logits=True), steps=0)
+                            keras.losses.SparseCategoricalCrossentropy(from_logits=True), steps=1)
     assert any(note in n for n in keras_report.notes), str(keras_report)
 
 

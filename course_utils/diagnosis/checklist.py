@@ -202,7 +202,6 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
     check_unregistered(ad, rep, work)
     check_symmetric_weights(ad, rep, work)
     lr_probe = None
-    probe_ad = _rows_for_probes(ad, rep, work, trace)
     # a loss already NaN or infinite before any step: no training run can say anything about the step size or
     # whether the batch can be memorised, and blaming the learning rate would send the student the wrong way
     not_finite = None if np.isfinite(init_loss) else f"the untrained model's loss is already {init_loss}, before any step"
@@ -232,6 +231,7 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
     elif "loss-without-floor" in rep.codes:
         rep.skip("overfit-one-batch", "a loss without a floor cannot show whether the batch is memorised")
     elif steps > 0:
+        probe_ad = _rows_for_probes(ad, rep, work, trace)
         probe_losses = _probe(rep, "overfit-one-batch",
                               lambda: probe_overfit(probe_ad, rep, steps, overfit_target, dead_threshold, min_samples))
         _probe(rep, "loss-stalls-fit", lambda: probe_without_mae(probe_ad, rep, steps, overfit_target))

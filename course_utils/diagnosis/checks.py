@@ -989,7 +989,7 @@ def _nan_at_any_rate(ad, rep, steps, first) -> bool:
     if np.all(np.isfinite(tiny)):
         return False
     evidence = [f"{steps} steps at your learning rate, at a tenth of it and at {TINY_RATE:g} of it: loss "
-                f"{sig(first)} -> nan each time (first non-finite step at the smallest rate: "
+                f"{sig(first)} -> not finite each time (first non-finite step at the smallest rate: "
                 f"{int(np.argmin(np.isfinite(tiny)))})",
                 "a step scaled down this far cannot blow the loss up, so the step computes NaN itself"]
     lost = _epsilon_lost(ad)
@@ -1010,12 +1010,10 @@ def _epsilon_lost(ad):
     if ad.optimizer is None:
         return None
     if ad.framework == "torch":
-        epsilon = ad.optimizer.param_groups[0].get("eps")
-        dtype = next(iter(ad.original.parameters()), None)
-        dtype = str(dtype.dtype).replace("torch.", "") if dtype is not None else None
+        epsilon, weights = ad.optimizer.param_groups[0].get("eps"), list(ad.original.parameters())
     else:
-        epsilon = ad.optimizer.get_config().get("epsilon")
-        dtype = str(ad.original.weights[0].dtype) if ad.original.weights else None
+        epsilon, weights = ad.optimizer.get_config().get("epsilon"), ad.original.weights
+    dtype = str(weights[0].dtype).replace("torch.", "") if weights else None
     try:
         lost = isinstance(epsilon, float) and epsilon > 0 and np.asarray(epsilon, dtype=np.dtype(dtype)) == 0
     except TypeError:  # a dtype numpy does not have (bfloat16)
