@@ -1542,29 +1542,31 @@ def test_float16_softmax_rows_are_probabilities_within_float16_rounding():
     assert "rows-not-probabilities" in diagnose(as_sigmoids, x, y, "sparse_categorical_crossentropy", steps=0).codes
 
 
-def test_the_overfit_probes_take_the_first_rows_of_a_batch_too_costly_to_train_whole(monkeypatch):
-    """A batch whose forward pass costs more than PROBE_MULTIPLY_ADDS: the overfit probe trains on its first rows
-    and a note says how many, while the learning-rate probe keeps the whole batch (the tenth set's SGD at 0.1
-    diverged on its 32 images and not on the first 2); Keras counts the same multiply-adds for the same network.
-    A small model keeps its batch."""
+def test_the_overfit_probes_take_rows_spread_over_a_batch_too_costly_to_train_whole(monkeypatch):
+    """A batch whose forward pass costs more than PROBE_MULTIPLY_ADDS: the overfit probe trains on rows spread
+    evenly over it and a note says how many, while the learning-rate probe keeps the whole batch (the tenth set's
+    SGD at 0.1 diverged on its 32 images and not on the first 2); Keras counts the same multiply-adds for the same
+    network. The batch is sorted by class, as a batch built by concatenating classes is: the first rows alone
+    would hold one class, and a probe memorising one class learns a constant. A small model keeps its batch."""
     from course_utils.diagnosis.adapters import TorchAdapter
     from course_utils.diagnosis.checklist import PROBE_MULTIPLY_ADDS
 
     torch.manual_seed(0)
-    x, y = torch.randn(16, 3, 48, 48), torch.arange(16) % 4
+    x, y = torch.randn(16, 3, 48, 48), torch.arange(16) // 4  # four classes, four images each, in order
     per_sample = 48 * 48 * 32 * (3 * 9 + 32 * 9) + 32 * 4  # two 3x3 convolutions on every pixel, one Linear
     rows = int(PROBE_MULTIPLY_ADDS // per_sample)
-    assert 2 <= rows < 16
+    assert 4 <= rows < 16 and len(set(y[:rows].tolist())) < 4  # the first rows miss a class
     model = nn.Sequential(nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(), nn.Conv2d(32, 32, 3, padding=1), nn.ReLU(),
                           nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 4))
-    trained = []  # (steps, rows) of every training run of a probe
+    trained = []  # (steps, rows, classes) of every training run of a probe
     train = TorchAdapter.train
-    monkeypatch.setattr(TorchAdapter, "train", lambda self, m, opt, steps: trained.append((steps, self.n))
-                        or train(self, m, opt, steps))
+    monkeypatch.setattr(TorchAdapter, "train", lambda self, m, opt, steps: trained.append(
+        (steps, self.n, len(set(self.y.tolist())))) or train(self, m, opt, steps))
     report = diagnose(model, x, y, CE, optimizer=torch.optim.SGD(model.parameters(), 0.01), steps=40, lr_steps=20)
-    note = f"the overfit probes used the first {rows} of the 16 samples"
-    assert any(note in n for n in report.notes) and report.clean, str(report)  # the first rows memorised
-    assert {n for steps, n in trained if steps == 20} == {16} and {n for steps, n in trained if steps == 40} == {rows}
+    note = f"the overfit probes used {rows} of the 16 samples, spread evenly over the batch"
+    assert any(note in n for n in report.notes) and report.clean, str(report)  # the spread rows memorised
+    assert {n for steps, n, _ in trained if steps == 20} == {16}
+    assert {(n, classes) for steps, n, classes in trained if steps == 40} == {(rows, 4)}  # every class
     assert not any("overfit probes used" in n for n in diagnose(mlp(), *data(32, 10, 3), CE, steps=40).notes)
     assert not any("overfit probes used" in n for n in diagnose(model, x, y, CE, steps=0).notes)  # none ran
     keras = pytest.importorskip("keras")

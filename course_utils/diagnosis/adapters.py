@@ -20,13 +20,19 @@ def _one_input(x):
                          "(a dict, list or tuple): train it yourself and watch it with cu.watch")
 
 
-def first_rows(ad, rows):
-    """The same adapter on the first ``rows`` samples of its batch (for the training probes)."""
+def spread_rows(ad, rows):
+    """The same adapter on ``rows`` samples of its batch spread evenly over it (for the training probes): a batch
+    sorted by class still gives the probes every class, where its first rows might all be of one."""
+    picked = np.linspace(0, ad.n - 1, rows).round().astype(int)  # distinct: rows <= n
+
+    def take(array):
+        return [array[i] for i in picked] if isinstance(array, list) else array[picked]
+
     part = copy.copy(ad)
-    part.x = map_inputs(lambda array: array[:rows], ad.x)
-    part.y, part.n = ad.y[:rows], rows
+    part.x = map_inputs(take, ad.x)
+    part.y, part.n = take(ad.y), rows
     if hasattr(ad, "given_x"):
-        part.given_x = map_inputs(lambda array: array[:rows], ad.given_x)
+        part.given_x = map_inputs(take, ad.given_x)
     return part
 
 

@@ -7,7 +7,7 @@ import numpy as np
 
 from ..fmt import sig
 from ..frameworks import batch_size, error_text, framework_of, input_shapes, is_structured, to_numpy
-from .adapters import KerasAdapter, TorchAdapter, first_rows
+from .adapters import KerasAdapter, TorchAdapter, spread_rows
 from .checks import (check_batchnorm, check_class_labels, check_dead, check_gradients, check_init_loss, check_inputs,
                      check_linear_stack, check_output, check_recurrent_steps, check_refused_shapes,
                      check_samples_independent, check_softmax_twice, check_varied_inputs, check_varied_targets,
@@ -84,7 +84,7 @@ PROBE_MULTIPLY_ADDS = 1e8  # most a forward pass over the overfit probe's batch 
 
 
 def _rows_for_probes(ad, rep, work, trace):
-    """The adapter the overfit probes use: the whole batch, or its first rows when one forward pass over the
+    """The adapter the overfit probes use: the whole batch, or rows spread over it when one forward pass over the
     batch would cost more than PROBE_MULTIPLY_ADDS (a 3-D convolution over 16 volumes of 29^3: minutes of
     probing). Memorising fewer samples of the batch is the same overfit test. The learning-rate probe (20 steps)
     keeps the whole batch: whether the student's settings diverge depends on it."""
@@ -92,10 +92,10 @@ def _rows_for_probes(ad, rep, work, trace):
     rows = max(2, int(PROBE_MULTIPLY_ADDS // per_sample)) if per_sample > 0 else ad.n
     if rows >= ad.n or is_structured(ad.x):
         return ad
-    rep.notes.append(f"the overfit probes used the first {rows} of the {ad.n} samples: a forward pass over all "
-                     f"of them takes about {sig(per_sample * ad.n)} multiply-adds, and the overfit probe makes "
-                     "hundreds")
-    return first_rows(ad, rows)
+    rep.notes.append(f"the overfit probes used {rows} of the {ad.n} samples, spread evenly over the batch: a forward "
+                     f"pass over all of them takes about {sig(per_sample * ad.n)} multiply-adds, and the overfit probe "
+                     "makes hundreds")
+    return spread_rows(ad, rows)
 
 
 def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dead_threshold, min_samples, loss_kind):
