@@ -302,6 +302,38 @@ def test_output_cannot_reach_target():
     assert "output-cannot-reach-target" not in diagnose(mlp(10, 32, 3), x3, labels, CE, steps=0).codes
 
 
+def test_a_tanh_on_the_logits_caps_the_probabilities_and_the_finding_says_how_far():
+    """tanh as a classifier's last activation: a loss that applies its own softmax (or sigmoid) gets logits within
+    [-1, 1], so no class's probability can pass e / (e + (K - 1) / e); trained as long as you like, the loss stays
+    above -log of that. Into a loss that expects probabilities (Keras's default), the fix is a softmax, not
+    from_logits=True, which would keep the same cap."""
+    x, labels = data(48, 10, 3)
+    capped = mlp(10, 32, 3, nn.Tanh())
+    report = diagnose(capped, x, labels, CE, steps=0)
+    ceiling = np.e / (np.e + 2 / np.e)
+    assert "output-cannot-reach-target" in report.codes, str(report)
+    assert f"no probability can pass {ceiling:.3g} with 3 classes" in str(report)
+    assert f"cannot fall below {-np.log(ceiling):.3g}" in str(report)
+    optimizer = torch.optim.Adam(capped.parameters(), 1e-2)  # the cap holds however long it trains
+    for _ in range(300):
+        optimizer.zero_grad()
+        loss = CE(capped(x), labels)
+        loss.backward()
+        optimizer.step()
+    assert -np.log(ceiling) <= loss.item() < -np.log(ceiling) + 0.05
+    assert "output-cannot-reach-target" not in diagnose(mlp(10, 32, 3), x, labels, CE, steps=0).codes
+    binary = diagnose(mlp(10, 32, 1, nn.Tanh()), x, (labels == 0).float()[:, None], nn.BCEWithLogitsLoss(), steps=0)
+    assert "output-cannot-reach-target" in binary.codes and "no probability can pass 0.731:" in str(binary)
+    keras = pytest.importorskip("keras")
+    cu.setup(frameworks=("torch", "tensorflow"))
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((10,)), keras.layers.Dense(32, activation="relu"),
+                              keras.layers.Dense(3, activation="tanh")])
+    keras_report = diagnose(model, x.numpy(), np.eye(3)[labels.numpy()], "categorical_crossentropy", steps=0)
+    assert keras_report.finding("logits-into-probability-loss").fix.startswith("Replace the tanh"), str(keras_report)
+    assert f"no probability could pass {ceiling:.3g}" in str(keras_report)
+
+
 def test_target_shape_broadcast():
     x = torch.randn(25, 4)
     model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 1))

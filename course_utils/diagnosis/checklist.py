@@ -19,7 +19,8 @@ from .setup_checks import (check_frozen, check_optimizer_holds_model, check_stat
 from .inputs import (add_batch_folded_finding, add_crop_finding, add_layout_finding, batch_size_in_model,
                      BATCH_SIZE_FIX, check_input_dtype, check_loss_arguments, check_target_dtype, embedding_too_small,
                      reshape_refused, RESHAPE_FIX, runnable_crop, runnable_layout)
-from .wiring import check_dense_on_feature_maps, check_relu_before_sigmoid, check_relu_on_logits, refusing_layer
+from .wiring import (check_dense_on_feature_maps, check_logits_activation, check_relu_before_sigmoid,
+                     refusing_layer)
 from .losses import LossInfo
 
 
@@ -180,7 +181,7 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
         mark_consequences(rep)
         return rep
     check_output(ad, rep, out, activation)
-    check_relu_on_logits(ad, rep, out, activation)
+    check_logits_activation(ad, rep, out, activation)
     check_relu_before_sigmoid(ad, rep, work, trace, out)
     check_samples_independent(ad, rep, work)
     if activation == "softmax":

@@ -10,7 +10,7 @@ from ..fmt import percent, sig
 from ..frameworks import error_text, input_arrays, is_structured, keras_activation, keras_layers, map_inputs, to_numpy
 from ..instruments import InitLossCheck, untrained_loss
 from .setup_checks import step_size
-from .wiring import check_inplace_writes
+from .wiring import check_inplace_writes, tanh_logits_ceiling
 
 
 def _fraction(mask) -> float:
@@ -307,6 +307,14 @@ def check_output(ad, rep, out, activation):
                     [f"every output is in [0, 1] but the rows sum to {sig(sums.min())}..{sig(sums.max())}, not 1 "
                      + (f"(a {activation} per class)" if activation else "(one sigmoid per class?)"),
                      f"{info.name} reads each row as one probability per class"])
+        elif not rows_ok and activation == "tanh":  # bounded scores: from_logits=True would leave them in [-1, 1]
+            rep.add("logits-into-probability-loss",
+                    [f"{info.name} expects probabilities, but the outputs come out of a tanh and range "
+                     f"{sig(out.min())}..{sig(out.max())}",
+                     "as logits (from_logits=True) they would stay within [-1, 1]: no probability could pass "
+                     f"{tanh_logits_ceiling(info.kind, out)[0]:.3g}"],
+                    fix="Replace the tanh on the last layer with a softmax (one class per sample) or a sigmoid "
+                        "(binary or several labels per sample).")
         elif not rows_ok:
             rep.add("logits-into-probability-loss",
                     [f"{info.name} expects probabilities, but outputs range {sig(out.min())}..{sig(out.max())}"

@@ -236,18 +236,42 @@ def _relu_before_binary_output(ad, model, trace) -> str:
         else ""
 
 
-def check_relu_on_logits(ad, rep, out, activation):
-    """The last layer's ReLU feeding a loss that applies its own softmax: no logit can be negative, and a class
-    whose logit is clipped to 0 passes no gradient back. Measured: the share of logits at exactly 0."""
-    if activation != "relu" or ad.info.kind != "cross_entropy" or ad.info.expects != "logits" or out.ndim < 2:
+def check_logits_activation(ad, rep, out, activation):
+    """The last layer's activation limits the logits of a loss that applies its own softmax or sigmoid.
+
+    A ReLU: no logit can be negative, and a class whose logit is clipped to 0 passes no gradient back (measured:
+    the share of logits at exactly 0). A tanh: every logit stays within [-1, 1], so no probability can get near 1
+    (measured: the highest probability and the lowest loss such logits allow)."""
+    if ad.info.expects != "logits" or out.ndim < 2:
         return
-    rep.add("output-cannot-reach-target", [
-        f"the model's last layer ends in a ReLU and {ad.info.name} applies a softmax to what it gets, so its "
-        "logits can never be negative",
-        f"{np.mean(out == 0):.0%} of the {out.size} logits on this batch are clipped to exactly 0 and pass no "
-        "gradient back to the layer"],
-        fix="Remove the ReLU after the last layer: the loss's softmax needs the layer's raw logits, which can be "
-            "negative.")
+    if activation == "relu" and ad.info.kind == "cross_entropy":
+        rep.add("output-cannot-reach-target", [
+            f"the model's last layer ends in a ReLU and {ad.info.name} applies a softmax to what it gets, so its "
+            "logits can never be negative",
+            f"{np.mean(out == 0):.0%} of the {out.size} logits on this batch are clipped to exactly 0 and pass no "
+            "gradient back to the layer"],
+            fix="Remove the ReLU after the last layer: the loss's softmax needs the layer's raw logits, which can be "
+                "negative.")
+    elif activation == "tanh" and ad.info.kind in ("cross_entropy", "binary_cross_entropy"):
+        best, classes = tanh_logits_ceiling(ad.info.kind, out)
+        if classes < 2:
+            return
+        rep.add("output-cannot-reach-target", [
+            f"the model's last layer ends in tanh, so the logits {ad.info.name} turns into probabilities stay "
+            "within [-1, 1]",
+            f"no probability can pass {best:.3g}" + (f" with {classes} classes" if ad.info.kind == "cross_entropy"
+                                                      else "") +
+            f": the loss cannot fall below {-np.log(best):.3g} per sample, however long it trains"],
+            fix="Remove the tanh after the last layer: the loss's softmax or sigmoid needs unbounded logits.")
+
+
+def tanh_logits_ceiling(kind, out) -> tuple:
+    """(the highest probability logits within [-1, 1] allow, the classes): a softmax over the last axis of ``out``
+    gives the right class +1 and every other -1; a binary loss's sigmoid gets +1."""
+    if kind == "cross_entropy":
+        classes = out.shape[-1] if out.ndim >= 2 else 1
+        return np.e / (np.e + (classes - 1) / np.e), classes
+    return 1 / (1 + np.exp(-1.0)), 2
 
 
 def check_relu_before_sigmoid(ad, rep, model, trace, out):
