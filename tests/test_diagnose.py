@@ -1357,6 +1357,27 @@ def test_units_the_probe_kills_are_a_note_when_the_probe_itself_did_not_fail():
     assert any("after the probe's 200 steps" in n and "the probe did not fail" in n for n in report.notes), str(report)
 
 
+def test_a_small_model_whose_loss_never_moved_has_not_reached_its_best_fit():
+    """Fewer parameters than target values excuse a plateau only once the loss has come down to it: a tanh layer
+    saturated by inputs in the thousands, before a linear unit that the probe's Adam moves by about 1e-2 a step
+    towards targets near 2e4, leaves the loss where it started (the first held-out set's fixed regression twin).
+    That is no fit, and stays a finding; the same model on standardised data reaches its floor, a note."""
+    rng = np.random.default_rng(0)
+    x = (10000 * rng.uniform(size=(128, 3))).astype("float32")
+    y = (x @ np.array([2.0, 1.0, 0.5]) + 3000 * rng.normal(size=128)).astype("float32")[:, None]  # with noise
+
+    def small():
+        torch.manual_seed(0)
+        return nn.Sequential(nn.Linear(3, 2), nn.Tanh(), nn.Linear(2, 1))  # 11 parameters for 128 targets
+
+    stuck = diagnose(small(), x, y, nn.MSELoss(), steps=200)
+    assert "cannot-overfit" in stuck.codes and "that is no fit at all" in str(stuck), str(stuck)
+    assert not any("best fit" in n for n in stuck.notes), str(stuck)
+    scaled = diagnose(small(), (x - x.mean(0)) / x.std(0), (y - y.mean()) / y.std(), nn.MSELoss(), steps=200)
+    assert "cannot-overfit" not in scaled.codes, str(scaled)
+    assert any("this floor is its best fit" in n for n in scaled.notes), str(scaled)
+
+
 def test_a_loss_maximised_the_wrong_way_round_is_named_not_blamed_on_the_learning_rate():
     x, y = data(32, 6, 3)
     model = mlp(6, 16, 3)

@@ -9,7 +9,7 @@ import numpy as np
 from ..fmt import percent, sig
 from ..frameworks import error_text, input_arrays, is_structured, keras_activation, keras_layers, map_inputs, to_numpy
 from ..instruments import InitLossCheck, untrained_loss
-from .setup_checks import step_size
+from .setup_checks import STILL_LOSS, step_size
 from .wiring import check_inplace_writes, tanh_logits_ceiling
 
 
@@ -1201,8 +1201,9 @@ def probe_overfit(ad, rep, steps, target, dead_threshold, min_samples, rounds=3)
         else:
             evidence = [f"{len(losses)} steps of {adam} on one batch of {ad.n}: loss {sig(first)} -> {sig(final)} "
                         f"(goal: below {sig(target * first)})", f"flat: the last {q} steps lowered it by less than 5%"]
-            if parameters < values:
+            if parameters < values and first - best > STILL_LOSS * abs(first):
                 # too few parameters to interpolate: the loss stops at the best fit this model has, not at a bug
+                # (a loss that never moved has not found any fit: that stays a finding)
                 rep.notes.append(f"{evidence[0]}, {evidence[1]}; with {parameters} parameters for {values} "
                                  "target values the model cannot memorise the batch, so this floor is its best fit, "
                                  "not a sign of a bug")
@@ -1212,7 +1213,10 @@ def probe_overfit(ad, rep, steps, target, dead_threshold, min_samples, rounds=3)
                                  f"and diagnose does not know how low {ad.info.name} can go, so it cannot tell whether "
                                  "the batch is memorised (pass loss_kind=... if it is a standard loss)")
             else:
-                rep.add("cannot-overfit", evidence + calmer)
+                stuck = ([f"with {parameters} parameters for {values} target values it could not memorise them, but "
+                          f"the loss moved less than {percent(STILL_LOSS)}: that is no fit at all, not its best one"]
+                         if parameters < values else [])
+                rep.add("cannot-overfit", evidence + stuck + calmer)
     # units that died while the probe trained (the lesson 03 mechanism): often not the ones dead at the start
     if distinct_inputs(ad) >= min_samples:
         try:
