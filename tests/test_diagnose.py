@@ -558,6 +558,44 @@ def test_keras_healthy_clean_and_bugs_found():
     assert set(w.report().codes) & {"lr-too-high", "non-finite-loss", "update-ratio-high"}
 
 
+def test_keras_watch_reads_a_training_loop_of_ones_own():
+    """A GradientTape loop (a GAN's, a VAE's) has no fit to hang a callback on: the same watch reads it through
+    w.step(loss) after each apply_gradients. A healthy loop is clean; a step far too large is named; gradients
+    applied to the variables of a model built again leave the watched model's weights exactly where they were."""
+    cu.setup(frameworks=("torch", "tensorflow"))
+    import keras
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 6)).astype("float32")
+    y = rng.integers(0, 3, 32)
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+    def net():
+        cu.seed(0)
+        return keras.Sequential([keras.Input((6,)), keras.layers.Dense(24, activation="relu"), keras.layers.Dense(3)])
+
+    def train(model, optimizer, steps=40, updated=None):
+        updated = updated or model
+        with watch(model, x=x, every=4) as w:
+            for _ in range(steps):
+                with tf.GradientTape() as tape:
+                    loss = loss_fn(y, updated(x, training=True))
+                grads = tape.gradient(loss, updated.trainable_variables)
+                optimizer.apply_gradients(zip(grads, updated.trainable_variables))
+                w.step(loss)
+        return w.report()
+
+    healthy = train(net(), keras.optimizers.Adam(1e-2))
+    assert healthy.codes == [] and "loss-trend" in healthy.passed and "update-ratio" in healthy.passed, str(healthy)
+    assert set(train(net(), keras.optimizers.SGD(1e4)).codes) & {"lr-too-high", "non-finite-loss",
+                                                                   "update-ratio-high"}
+    model = net()
+    rebuilt = net()  # the loop trains this one; the watched model never changes
+    unchanged = train(model, keras.optimizers.Adam(1e-2), updated=rebuilt)
+    assert "weights-unchanged" in unchanged.codes and "loss-trend" in unchanged.passed, str(unchanged)
+
+
 def test_cu_diagnose_stays_a_function_after_the_package_is_imported():
     # regression: with a module named like the function, the first import replaced cu.diagnose by the module
     import inspect

@@ -236,20 +236,34 @@ def _keras_watch_class():
     import keras
 
     class KerasWatch(keras.callbacks.Callback):
-        """A callback for ``model.fit``: losses, dead units (on ``x``), update/weight ratios.
+        """A callback for ``model.fit``, or a watch on a loop of your own (tf.GradientTape): losses, dead units
+        (on ``x``), update/weight ratios.
+
+            w = watch(model, x=x_sample); model.fit(..., callbacks=[w]); w.report()
+
+            with watch(model, x=x_sample) as w:
+                for step in range(steps):
+                    with tf.GradientTape() as tape:
+                        loss = loss_fn(y, model(x, training=True))
+                    grads = tape.gradient(loss, model.trainable_variables)
+                    optimizer.apply_gradients(zip(grads, model.trainable_variables))
+                    w.step(loss)
+            w.report()
 
         Keras's fit resets gradients itself, so gradients-accumulate does not
         apply. ``x``: a sample batch on which dead units are read every
         ``every`` batches (optional).
         """
 
-        def __init__(self, x=None, every=10, dead_threshold=0.5, ratio_range=(1e-7, 0.1)):
+        def __init__(self, model, x=None, every=10, dead_threshold=0.5, ratio_range=(1e-7, 0.1)):
             super().__init__()
+            self.set_model(model)  # fit sets it again; a loop of your own has only this
             self.x = None if x is None else np.asarray(to_numpy(x))
             self.state = _WatchState(every, dead_threshold, ratio_range)
             self.state.framework = "keras"
             self._steps = 0
             self._snapshot = None
+            self._own_loop = False  # set by step(): the loop is the student's, not fit's (which ends it itself)
 
         def on_train_batch_begin(self, batch, logs=None):
             from ..instruments import for_keras as ik
@@ -272,6 +286,12 @@ def _keras_watch_class():
                 self._snapshot = None
             self._steps += 1
 
+        def step(self, loss=None):
+            """A loop of your own: call once per step, after optimizer.apply_gradients, with that step's loss."""
+            self._own_loop = True
+            self.on_train_batch_end(self._steps, None if loss is None else {"loss": float(to_numpy(loss))})
+            self.on_train_batch_begin(self._steps)  # copies the weights before the next step, every ``every``
+
         def on_train_end(self, logs=None):
             if self.x is not None:
                 self.state.dead.append((self._steps, instruments.dead_relu_fraction(self.model, self.x)))
@@ -280,9 +300,12 @@ def _keras_watch_class():
             return self.state.report()
 
         def __enter__(self):
+            self.on_train_batch_begin(self._steps)  # a loop of your own: the weights before its first step
             return self
 
         def __exit__(self, *exc):
+            if self._steps and self._own_loop:
+                self.on_train_end()  # fit calls it itself
             return False
 
         def __str__(self):
@@ -298,7 +321,8 @@ def watch(model, optimizer=None, every: int = 10, x=None, dead_threshold: float 
     """Watch your own training: a context manager (PyTorch) or a callback for ``fit`` (Keras).
 
     PyTorch: ``with watch(model, optimizer=opt) as w: ... w.step(loss)`` after each optimizer.step().
-    Keras: ``w = watch(model, x=x_sample); model.fit(..., callbacks=[w])``.
+    Keras: ``w = watch(model, x=x_sample); model.fit(..., callbacks=[w])``; in a loop of your own (GradientTape),
+    ``with watch(model, x=x_sample) as w: ... w.step(loss)`` after each optimizer.apply_gradients().
     Then ``w.report()``: a Report with the same findings and codes as diagnose().
     every: read the heavier instruments (dead units, update ratios) every this many steps.
     ratio_range: update/weight ratios flagged below/above (healthy SGD/Adam: about 1e-3).
@@ -306,4 +330,4 @@ def watch(model, optimizer=None, every: int = 10, x=None, dead_threshold: float 
     framework = framework_of(model)
     if framework == "torch":
         return TorchWatch(model, optimizer, every, dead_threshold, ratio_range)
-    return _keras_watch_class()(x, every, dead_threshold, ratio_range)
+    return _keras_watch_class()(model, x, every, dead_threshold, ratio_range)
