@@ -561,7 +561,8 @@ def test_keras_healthy_clean_and_bugs_found():
 def test_keras_watch_reads_a_training_loop_of_ones_own():
     """A GradientTape loop (a GAN's, a VAE's) has no fit to hang a callback on: the same watch reads it through
     w.step(loss) after each apply_gradients. A healthy loop is clean; a step far too large is named; gradients
-    applied to the variables of a model built again leave the watched model's weights exactly where they were."""
+    applied to the variables of a model built again leave the watched model's weights exactly where they were;
+    a layer the tape gives no gradient (None) at every sampled step is named when w.step gets the gradients."""
     cu.setup(frameworks=("torch", "tensorflow"))
     import keras
     import tensorflow as tf
@@ -575,15 +576,15 @@ def test_keras_watch_reads_a_training_loop_of_ones_own():
         cu.seed(0)
         return keras.Sequential([keras.Input((6,)), keras.layers.Dense(24, activation="relu"), keras.layers.Dense(3)])
 
-    def train(model, optimizer, steps=40, updated=None):
+    def train(model, optimizer, steps=40, updated=None, forward=None):
         updated = updated or model
         with watch(model, x=x, every=4) as w:
             for _ in range(steps):
                 with tf.GradientTape() as tape:
-                    loss = loss_fn(y, updated(x, training=True))
+                    loss = loss_fn(y, (forward or updated)(x))
                 grads = tape.gradient(loss, updated.trainable_variables)
                 optimizer.apply_gradients(zip(grads, updated.trainable_variables))
-                w.step(loss)
+                w.step(loss, grads if updated is model else None)
         return w.report()
 
     healthy = train(net(), keras.optimizers.Adam(1e-2))
@@ -594,6 +595,15 @@ def test_keras_watch_reads_a_training_loop_of_ones_own():
     rebuilt = net()  # the loop trains this one; the watched model never changes
     unchanged = train(model, keras.optimizers.Adam(1e-2), updated=rebuilt)
     assert "weights-unchanged" in unchanged.codes and "loss-trend" in unchanged.passed, str(unchanged)
+    assert unchanged.finding("weights-unchanged").fix.startswith("Call optimizer.apply_gradients")
+    model = net()
+    first, last = model.layers  # the loss reaches the first layer through a stop_gradient: the tape gives it None
+    with pytest.warns(UserWarning, match="Gradients do not exist"):  # all the student sees from Keras
+        cut = train(model, keras.optimizers.Adam(1e-2), forward=lambda inputs: last(tf.stop_gradient(first(inputs))))
+    assert "zero-gradients" in cut.codes and "1 of 2 layers got no gradient" in str(cut), str(cut)
+    assert first.name in cut.finding("zero-gradients").evidence[0]
+    with pytest.raises(ValueError, match=r"1 gradients for the model's 4 trainable variables"):
+        watch(net(), x=x).step(1.0, [None])  # not the list the tape gave for model.trainable_variables
 
 
 def test_cu_diagnose_stays_a_function_after_the_package_is_imported():

@@ -5,9 +5,13 @@ import numpy as np
 
 from .. import instruments
 from ..fmt import percent, sig
-from ..frameworks import framework_of, to_numpy
+from ..frameworks import framework_of, keras_layers, to_numpy
 from .findings import Report, mark_consequences
 from .setup_checks import parameters_left_out
+
+
+KERAS_UNCHANGED_FIX = ("Call optimizer.apply_gradients(zip(grads, model.trainable_variables)) in every step, with the "
+                       "gradients the tape gives for this model's variables (not a model built again).")
 
 
 class _WatchState:
@@ -72,11 +76,17 @@ class _WatchState:
         if self.zero_at_step:
             layers = self.zero_at_step[-1][1]
             always = [k for k in layers if all(r[1].get(k, 1) == 0 for r in self.zero_at_step)]
-            if always and len(self.zero_at_step) >= 2:
+            if always and len(self.zero_at_step) >= 2 and self.framework == "torch":
                 rep.add("zero-gradients", [f"{len(always)} of {len(layers)} layers held no gradient (.grad None or "
                                            f"exactly 0) at all {len(self.zero_at_step)} sampled optimizer steps: "
                                            f"{', '.join(always)}",
                                            "(zero_grad() between backward() and step()? a cut in the graph?)"])
+            elif always and len(self.zero_at_step) >= 2:
+                rep.add("zero-gradients", [f"{len(always)} of {len(layers)} layers got no gradient (None or exactly 0) "
+                                           f"from the tape at all {len(self.zero_at_step)} sampled steps: "
+                                           f"{', '.join(always)}",
+                                           "(a layer the loss does not use? the loss computed outside the tape, or "
+                                           "through NumPy?)"])
         if self.ratios:
             layers = self.ratios[-1][1].keys()
             med = {k: float(np.median([r[1][k] for r in self.ratios if k in r[1]])) for k in layers}
@@ -87,7 +97,7 @@ class _WatchState:
             elif all(v == 0 for _, ratios in self.ratios for v in ratios.values()):
                 rep.add("weights-unchanged", [f"no weight of the {len(med)} layers changed at all between the "
                                               f"{len(self.ratios)} sampled steps (update/weight ratio exactly 0)"]
-                        + self.why_unchanged)
+                        + self.why_unchanged, fix=KERAS_UNCHANGED_FIX if self.framework == "keras" else "")
             elif high:
                 rep.add("update-ratio-high", [f"{k}: median update/weight ratio {sig(v)} (healthy: about 1e-3, "
                                               f"flagged above {sig(self.ratio_high)})" for k, v in high.items()])
@@ -247,7 +257,7 @@ def _keras_watch_class():
                         loss = loss_fn(y, model(x, training=True))
                     grads = tape.gradient(loss, model.trainable_variables)
                     optimizer.apply_gradients(zip(grads, model.trainable_variables))
-                    w.step(loss)
+                    w.step(loss, grads)
             w.report()
 
         Keras's fit resets gradients itself, so gradients-accumulate does not
@@ -286,11 +296,29 @@ def _keras_watch_class():
                 self._snapshot = None
             self._steps += 1
 
-        def step(self, loss=None):
-            """A loop of your own: call once per step, after optimizer.apply_gradients, with that step's loss."""
+        def step(self, loss=None, gradients=None):
+            """A loop of your own: call once per step, after optimizer.apply_gradients, with that step's loss and
+            (optional) the gradients the tape gave for ``model.trainable_variables``, in their order."""
             self._own_loop = True
+            if gradients is not None and self._steps % self.state.every == 0:
+                self.state.zero_at_step.append((self._steps, self._gradient_norms(list(gradients))))
             self.on_train_batch_end(self._steps, None if loss is None else {"loss": float(to_numpy(loss))})
             self.on_train_batch_begin(self._steps)  # copies the weights before the next step, every ``every``
+
+        def _gradient_norms(self, gradients) -> dict:
+            """layer -> the norm of the gradients of its trainable variables (a gradient of None counts as 0)."""
+            variables = self.model.trainable_variables
+            if len(gradients) != len(variables):
+                raise ValueError(f"w.step got {len(gradients)} gradients for the model's {len(variables)} trainable "
+                                 "variables: pass what tape.gradient(loss, model.trainable_variables) returned")
+            by_variable = {id(v): g for v, g in zip(variables, gradients)}
+            norms = {}
+            for layer in keras_layers(self.model):
+                found = [by_variable[id(v)] for v in layer.trainable_variables if id(v) in by_variable]
+                if layer.trainable_variables:
+                    norms[layer.name] = float(np.sqrt(sum(np.sum(np.square(to_numpy(g), dtype=np.float64))
+                                                          for g in found if g is not None)))
+            return norms
 
         def on_train_end(self, logs=None):
             if self.x is not None:
