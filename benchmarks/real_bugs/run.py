@@ -1,8 +1,12 @@
 """Run every case through cu.diagnose, buggy and fixed twin, and print a table and the summary.
 
-    python -m benchmarks.real_bugs [NAME ...] [--framework keras|torch] [--kind TEXT]
+    python -m benchmarks.real_bugs [NAME ...] [--framework keras|torch] [--kind TEXT] [--watch]
                                    [--held-out | --fresh | --third | --fourth | --fifth | --sixth | --seventh
                                    | --eighth | --ninth | --tenth]
+
+--watch trains each twin instead, WATCH_STEPS full-batch steps with its own optimizer and loss, as the
+program would (PyTorch: the textbook loop; Keras: the GradientTape step that fit runs, its loss aligned as
+fit aligns it), under cu.watch, and reports watch's codes.
 
 The default run is the tuned set only; --held-out runs only DeepLocalize's Stack Overflow set; --fresh,
 --third, ..., --tenth run only that later held-out set (fresh_cases.py, third_cases.py, ...,
@@ -55,19 +59,67 @@ class Result:
         return f"false alarm ({', '.join(self.fixed.codes)})" if self.fixed.codes else "clean"
 
 
-def diagnose_twin(build) -> Outcome:
+def diagnose_twin(build, tool=None) -> Outcome:
+    """One twin through ``tool(model, x, y, loss, optimizer) -> Report`` (diagnose unless given)."""
     from course_utils.diagnosis import diagnose
 
+    tool = tool or (lambda model, x, y, loss, optimizer: diagnose(model, x, y, loss, optimizer=optimizer))
     try:
         model, x, y, loss, optimizer = build()
     except Exception as e:  # noqa: BLE001 - a builder failing is reported like a crash, with its reason
         return Outcome(broken=f"{type(e).__name__}: {first_line(e)}")
     start = time.perf_counter()
     try:
-        report = diagnose(model, x, y, loss, optimizer=optimizer)
+        report = tool(model, x, y, loss, optimizer)
     except Exception as e:  # noqa: BLE001
         return Outcome(error=f"{type(e).__name__}: {first_line(e)}", seconds=time.perf_counter() - start)
     return Outcome(codes=report.codes, seconds=time.perf_counter() - start)
+
+
+WATCH_STEPS = 200  # full-batch steps of a watched run: the overfit probe's budget
+
+
+def watched_training(model, x, y, loss, optimizer, steps=WATCH_STEPS):
+    """Train the twin as its program would, under cu.watch; watch's Report. The batch goes in as diagnose
+    would give it (PyTorch: tensors, class labels as int64)."""
+    from course_utils.diagnosis import watch
+    from course_utils.diagnosis.adapters import TorchAdapter
+    from course_utils.frameworks import framework_of, is_structured
+
+    if framework_of(model) == "torch":
+        batch = TorchAdapter(model, x, y, loss, optimizer)
+        model.train()
+        with watch(model, optimizer=optimizer) as w:
+            for _ in range(steps):
+                optimizer.zero_grad()
+                value = loss(model(batch.x), batch.y)
+                value.backward()
+                optimizer.step()
+                w.step(value)
+        return w.report()
+    import tensorflow as tf
+
+    from course_utils.diagnosis.adapters import KerasAdapter
+    from course_utils.instruments.for_keras import line_up
+
+    batch = KerasAdapter(model, x, y, loss, optimizer)
+    variables = model.trainable_variables
+
+    @tf.function
+    def train_step():  # what fit runs for one batch, with its loss aligned as fit aligns it
+        with tf.GradientTape() as tape:
+            value = tf.reduce_mean(batch.loss_fn(*line_up(batch.y, model(batch.x, training=True))))
+            if model.losses:
+                value += tf.add_n(model.losses)
+        grads = tape.gradient(value, variables)
+        optimizer.apply_gradients(zip(grads, variables))
+        return value, grads
+
+    with watch(model, x=None if is_structured(x) else batch.x) as w:
+        for _ in range(steps):
+            value, grads = train_step()
+            w.step(value, grads)
+    return w.report()
 
 
 def first_line(error: BaseException) -> str:
@@ -75,8 +127,8 @@ def first_line(error: BaseException) -> str:
     return text.splitlines()[0] if text else ""
 
 
-def run_case(case) -> Result:
-    return Result(case, diagnose_twin(case.buggy), diagnose_twin(case.fixed))
+def run_case(case, tool=None) -> Result:
+    return Result(case, diagnose_twin(case.buggy, tool), diagnose_twin(case.fixed, tool))
 
 
 def select(cases, names=(), framework=None, kind=None):
@@ -96,7 +148,7 @@ def row(result: Result) -> str:
             f"{buggy:<56} {result.verdict:<8} {seconds}  {result.fixed_verdict}")
 
 
-def summary(results) -> list:
+def summary(results, tool="diagnose") -> list:
     n = len(results)
     named = sum(r.verdict == "named" for r in results)
     alarms = [r for r in results if r.fixed_verdict.startswith("false alarm")]
@@ -106,13 +158,14 @@ def summary(results) -> list:
     seconds = [o.seconds for r in results for o in (r.buggy, r.fixed) if o.seconds]
     lines = [f"recall: {named}/{n} buggy cases get a finding in `expected`",
              f"false alarms: {len(alarms)}/{n} fixed twins get a finding",
-             f"crashes: {len(crashes)} diagnose calls raised"]
+             f"crashes: {len(crashes)} {tool} calls raised" if tool == "diagnose" else
+             f"raised: {len(crashes)} watched trainings (the program's own error, or watch's)"]
     lines += [f"    {name} ({twin}): {error}" for name, twin, error in crashes]
     if broken:
         lines.append(f"broken cases (the builder raised; not counted as diagnose crashes): {len(broken)}")
         lines += [f"    {name} ({twin}): {error}" for name, twin, error in broken]
     if seconds:
-        lines.append(f"seconds per diagnose call: median {statistics.median(seconds):.2f}, max {max(seconds):.2f} "
+        lines.append(f"seconds per {tool} call: median {statistics.median(seconds):.2f}, max {max(seconds):.2f} "
                      f"({len(seconds)} calls)")
     return lines
 
@@ -125,6 +178,8 @@ def main(argv=None) -> int:
     parser.add_argument("--framework", choices=("keras", "torch"))
     parser.add_argument("--kind", help="only cases whose kind contains this text")
     parser.add_argument("--list", action="store_true", help="list the cases and their sources, run nothing")
+    parser.add_argument("--watch", action="store_true",
+                        help=f"train each twin {WATCH_STEPS} steps under cu.watch instead of calling diagnose")
     sets = parser.add_mutually_exclusive_group()
     sets.add_argument("--held-out", dest="chosen", action="store_const", const=held_out_cases,
                       help="run only the held-out set (DeepLocalize's Stack Overflow posts), not the tuned set")
@@ -142,8 +197,8 @@ def main(argv=None) -> int:
           f"{'s bug fixed':<12} fixed twin")
     results = []
     for c in cases:
-        results.append(run_case(c))
+        results.append(run_case(c, watched_training if args.watch else None))
         print(row(results[-1]), flush=True)
     print()
-    print("\n".join(summary(results)))
+    print("\n".join(summary(results, "watch" if args.watch else "diagnose")))
     return 0
