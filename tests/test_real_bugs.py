@@ -76,6 +76,17 @@ def test_diagnose_names_the_bug_and_passes_the_fix(name):
     assert fixed.codes == [], f"{name}: the fixed twin gets {fixed.codes}"
 
 
+@pytest.mark.parametrize("name", ["keras_sgd_lr_far_too_high", "torch_unscaled_wide_range_linear"])
+def test_the_watch_run_trains_both_twins_and_scores_watchs_codes(name):
+    """`--watch`: each twin trained as its program would be, one in each framework; both blow-ups (SGD far too
+    high; a line fitted to a cubic of x up to 1000) show in training as a loss that is not finite, and their
+    fixed twins train clean."""
+    from benchmarks.real_bugs.run import run_case, watched_training
+
+    result = run_case(CASES[name], watched_training)
+    assert result.verdict == "named" and result.fixed_verdict == "clean", (result.buggy, result.fixed)
+
+
 def test_every_held_out_case_is_declared_in_full_from_a_held_out_post_and_its_builders_run():
     """The held-out set is a measurement (`python -m benchmarks.real_bugs --held-out`), not a regression guard:
     no diagnose verdict is asserted here, only that each case is well formed."""
