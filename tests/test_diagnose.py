@@ -519,6 +519,33 @@ def test_watch_units_dying():
     assert not model[1]._forward_hooks
 
 
+def test_watch_units_dead_while_the_loss_halves_are_a_note_and_a_finding_when_it_does_not():
+    """Two thirds of a wide layer dead from the start: the other third still takes the loss below half of where
+    it began, so the deaths are worth knowing, not the bug (the benchmark's fixed twins got dead-relu from watch
+    this way). With every unit dead the loss cannot fall, and dead-relu stays a finding."""
+    x, y = data(64, 10, 3)
+
+    def run(dead_units):
+        model = mlp(10, 48, 3)
+        with torch.no_grad():
+            model[0].bias[:dead_units] = -100.0  # these units output 0 for every sample
+        opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+        with watch(model, optimizer=opt, every=5) as w:
+            for _ in range(100):
+                opt.zero_grad()
+                loss = CE(model(x), y)
+                loss.backward()
+                opt.step()
+                w.step(loss)
+        return w.report()
+
+    some = run(32)
+    assert "dead-relu" not in some.codes and "loss-trend" in some.passed, str(some)
+    assert any(n.startswith("dead-relu: 1 ReLU: 67% dead") and "anyway" in n for n in some.notes), str(some)
+    every = run(48)
+    assert "dead-relu" in every.codes and "loss-not-decreasing" in every.codes, str(every)
+
+
 def test_keras_healthy_clean_and_bugs_found():
     cu.setup(frameworks=("torch", "tensorflow"))
     import keras

@@ -40,6 +40,7 @@ class _WatchState:
                      f"added a new one (step {step}: left over {sig(old)}, new {sig(fresh)})"])
         elif self.framework == "torch":
             rep.passed.append("gradients-accumulate")
+        learned = ""  # how far the loss fell, when it fell by half or more: what it learned despite a reading
         if n == 0:
             rep.skip("loss", "no losses recorded (call w.step(loss) once per step)")
         else:
@@ -60,6 +61,7 @@ class _WatchState:
                                                     f"{sig(end)} over {n} steps"])
                 else:
                     rep.passed.append("loss-trend")
+                    learned = f"the loss fell from {sig(start)} to {sig(end)} anyway" if end <= 0.5 * start else ""
             elif not bad.size:
                 rep.skip("loss-trend", f"{finite.size} finite losses recorded: need >= 10 to see a trend")
         if n and not np.all(np.isfinite(losses)):
@@ -68,9 +70,12 @@ class _WatchState:
         if self.dead:
             first, last = self.dead[0][1], self.dead[-1][1]
             died = {k: (first.get(k, 0.0), v) for k, v in last.items() if v >= self.dead_threshold}
-            if died:
-                rep.add("dead-relu", [f"{k}: {percent(a)} dead at step {self.dead[0][0]}, {percent(b)} at step "
-                                      f"{self.dead[-1][0]}" for k, (a, b) in died.items()])
+            evidence = [f"{k}: {percent(a)} dead at step {self.dead[0][0]}, {percent(b)} at step {self.dead[-1][0]}"
+                        for k, (a, b) in died.items()]
+            if died and learned:  # the units it lost did not stop it learning: worth knowing, not a bug to fix
+                rep.notes.append(f"dead-relu: {'; '.join(evidence)} ({learned})")
+            elif died:
+                rep.add("dead-relu", evidence)
             else:
                 rep.passed.append("dead-relu")
         if self.zero_at_step:
