@@ -629,6 +629,19 @@ def test_keras_watch_reads_a_training_loop_of_ones_own():
         cut = train(model, keras.optimizers.Adam(1e-2), forward=lambda inputs: last(tf.stop_gradient(first(inputs))))
     assert "zero-gradients" in cut.codes and "1 of 2 layers got no gradient" in str(cut), str(cut)
     assert first.name in cut.finding("zero-gradients").evidence[0]
+    cu.seed(0)
+    tokens = rng.integers(0, 50, (32, 7))
+    embedded = keras.Sequential([keras.Input((7,), dtype="int32"), keras.layers.Embedding(50, 8),
+                                 keras.layers.GlobalAveragePooling1D(), keras.layers.Dense(3)])
+    optimizer = keras.optimizers.Adam(1e-2)
+    with watch(embedded, every=2) as w:  # an embedding's gradient is tf.IndexedSlices, not an array
+        for _ in range(6):
+            with tf.GradientTape() as tape:
+                loss = loss_fn(y, embedded(tokens))
+            grads = tape.gradient(loss, embedded.trainable_variables)
+            optimizer.apply_gradients(zip(grads, embedded.trainable_variables))
+            w.step(loss, grads)
+    assert "zero-gradients" not in w.report().codes and len(w.state.zero_at_step) == 3
     with pytest.raises(ValueError, match=r"1 gradients for the model's 4 trainable variables"):
         watch(net(), x=x).step(1.0, [None])  # not the list the tape gave for model.trainable_variables
 

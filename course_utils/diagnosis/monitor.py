@@ -247,6 +247,15 @@ class TorchWatch:
         return self.report()._repr_html_()
 
 
+def _dense(gradient) -> np.ndarray:
+    """A gradient as a float64 array; an embedding's (tf.IndexedSlices: only the rows looked up) made whole."""
+    if hasattr(gradient, "indices") and hasattr(gradient, "values"):
+        import tensorflow as tf
+
+        gradient = tf.convert_to_tensor(gradient)
+    return np.asarray(to_numpy(gradient), dtype=np.float64)
+
+
 def _keras_watch_class():
     import keras
 
@@ -321,8 +330,8 @@ def _keras_watch_class():
             for layer in keras_layers(self.model):
                 found = [by_variable[id(v)] for v in layer.trainable_variables if id(v) in by_variable]
                 if layer.trainable_variables:
-                    norms[layer.name] = float(np.sqrt(sum(np.sum(np.square(to_numpy(g), dtype=np.float64))
-                                                          for g in found if g is not None)))
+                    norms[layer.name] = float(np.sqrt(sum(np.sum(np.square(_dense(g))) for g in found
+                                                          if g is not None)))
             return norms
 
         def on_train_end(self, logs=None):
