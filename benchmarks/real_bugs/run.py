@@ -103,6 +103,7 @@ def watched_training(model, x, y, loss, optimizer, steps=WATCH_STEPS):
     from course_utils.instruments.for_keras import line_up
 
     batch = KerasAdapter(model, x, y, loss, optimizer)
+    model(batch.x)  # a model declared without an input shape makes its weights on its first call
     variables = model.trainable_variables
 
     @tf.function
