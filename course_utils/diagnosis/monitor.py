@@ -81,17 +81,14 @@ class _WatchState:
         if self.zero_at_step:
             layers = self.zero_at_step[-1][1]
             always = [k for k in layers if all(r[1].get(k, 1) == 0 for r in self.zero_at_step)]
-            if always and len(self.zero_at_step) >= 2 and self.framework == "torch":
-                rep.add("zero-gradients", [f"{len(always)} of {len(layers)} layers held no gradient (.grad None or "
-                                           f"exactly 0) at all {len(self.zero_at_step)} sampled optimizer steps: "
-                                           f"{', '.join(always)}",
-                                           "(zero_grad() between backward() and step()? a cut in the graph?)"])
-            elif always and len(self.zero_at_step) >= 2:
-                rep.add("zero-gradients", [f"{len(always)} of {len(layers)} layers got no gradient (None or exactly 0) "
-                                           f"from the tape at all {len(self.zero_at_step)} sampled steps: "
-                                           f"{', '.join(always)}",
-                                           "(a layer the loss does not use? the loss computed outside the tape, or "
-                                           "through NumPy?)"])
+            if always and len(self.zero_at_step) >= 2:
+                held, steps, causes = (
+                    ("held no gradient (.grad None or exactly 0)", "sampled optimizer steps",
+                     "(zero_grad() between backward() and step()? a cut in the graph?)") if self.framework == "torch"
+                    else ("got no gradient (None or exactly 0) from the tape", "sampled steps",
+                          "(a layer the loss does not use? the loss computed outside the tape, or through NumPy?)"))
+                rep.add("zero-gradients", [f"{len(always)} of {len(layers)} layers {held} at all "
+                                           f"{len(self.zero_at_step)} {steps}: {', '.join(always)}", causes])
         if self.ratios:
             layers = self.ratios[-1][1].keys()
             med = {k: float(np.median([r[1][k] for r in self.ratios if k in r[1]])) for k in layers}
