@@ -500,20 +500,29 @@ def test_watch_divergence_nan_flat_loss_and_zero_grads():
     assert "zero-gradients" in codes and "loss-not-decreasing" in codes and "weights-unchanged" in codes
 
 
-def test_watch_units_dying():
-    x, y = data(64, 10, 3)
-    model = mlp(10, 16, 3)
-    opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    with watch(model, optimizer=opt, every=2) as w:
-        for i in range(10):
+def watched_run(model, opt, x, y, steps, every, after_step=lambda i: None):
+    """The textbook loop under watch; ``after_step(i)`` runs after each optimizer step (to tamper with it)."""
+    with watch(model, optimizer=opt, every=every) as w:
+        for i in range(steps):
             opt.zero_grad()
             loss = CE(model(x), y)
             loss.backward()
             opt.step()
-            if i == 5:
-                with torch.no_grad():
-                    model[0].bias.fill_(-100.0)  # what a huge step does to a layer
+            after_step(i)
             w.step(loss)
+    return w
+
+
+def test_watch_units_dying():
+    x, y = data(64, 10, 3)
+    model = mlp(10, 16, 3)
+
+    def huge_step(i):  # what a huge step does to a layer
+        if i == 5:
+            with torch.no_grad():
+                model[0].bias.fill_(-100.0)
+
+    w = watched_run(model, torch.optim.SGD(model.parameters(), lr=0.1), x, y, 10, 2, huge_step)
     assert "dead-relu" in w.report()
     # and the hooks are gone after the with-block
     assert not model[1]._forward_hooks
@@ -529,15 +538,7 @@ def test_watch_units_dead_while_the_loss_halves_are_a_note_and_a_finding_when_it
         model = mlp(10, 48, 3)
         with torch.no_grad():
             model[0].bias[:dead_units] = -100.0  # these units output 0 for every sample
-        opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-        with watch(model, optimizer=opt, every=5) as w:
-            for _ in range(100):
-                opt.zero_grad()
-                loss = CE(model(x), y)
-                loss.backward()
-                opt.step()
-                w.step(loss)
-        return w.report()
+        return watched_run(model, torch.optim.Adam(model.parameters(), lr=1e-2), x, y, 100, 5).report()
 
     some = run(32)
     assert "dead-relu" not in some.codes and "loss-trend" in some.passed, str(some)
