@@ -14,6 +14,7 @@ and research benchmarks, each with its fixed twin.
     python -m benchmarks.real_bugs --eighth        # only the eighth held-out set (eighth_*_cases.py)
     python -m benchmarks.real_bugs --ninth         # only the ninth held-out set (ninth_*_cases.py)
     python -m benchmarks.real_bugs --tenth         # only the tenth held-out set (tenth_*_cases.py)
+    python -m benchmarks.real_bugs --eleventh      # only the eleventh held-out set (eleventh_*_cases.py)
 
 A case declares where the bug comes from (``source``), what it is and how it
 was fixed (``bug``, ``fix``, one sentence each), the catalogue codes that would
@@ -24,6 +25,7 @@ bundled sets or small synthetic ones: nothing is downloaded.
 """
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from typing import Callable
 
@@ -175,11 +177,22 @@ def tenth_cases() -> list:
     return [c for part in (_tenth_a_module, _tenth_b_module, _tenth_c_module, _tenth_d_module) for c in part.CASES]
 
 
+_ELEVENTH_PARTS = tuple(importlib.import_module(f".eleventh_{part}_cases", __name__) for part in "abcdefg")
+
+
+def eleventh_cases() -> list:
+    """The eleventh held-out set (eleventh_a_cases.py ... eleventh_g_cases.py): Stack Overflow bugs of the deepmufl
+    benchmark (Ghanbari et al., ASE 2023) that no earlier set uses, in a fixed shuffled order (eleventh_frame.txt),
+    the parts built apart."""
+    return [c for part in _ELEVENTH_PARTS for c in part.CASES]
+
+
 # The sets run once each, after the detectors were tuned on the others: the command-line flag's name -> the set.
 LATER_SETS = {"fresh": fresh_cases, "third": third_cases, "fourth": fourth_cases, "fifth": fifth_cases,
               "sixth": sixth_cases, "seventh": seventh_cases, "eighth": eighth_cases,
-              "ninth": ninth_cases, "tenth": tenth_cases}
+              "ninth": ninth_cases, "tenth": tenth_cases, "eleventh": eleventh_cases}
 
 __all__ = ["Case", "case", "all_cases", "held_out_cases", "fresh_cases", "third_cases", "fourth_cases",
            "fifth_cases", "sixth_cases", "seventh_cases", "eighth_cases", "ninth_cases", "tenth_cases",
+           "eleventh_cases",
            "LATER_SETS", "HELD_OUT_SO_IDS"]
