@@ -1,4 +1,5 @@
 """The nbgrader export: in step with labs/ and solutions/, and valid for nbgrader's own `validate`."""
+import shutil
 import subprocess
 import sys
 
@@ -58,3 +59,42 @@ def test_nbgrader_validate_passes_the_solution_and_fails_the_untouched_lab(expor
 
 def test_the_export_is_written_from_the_course_folders():
     assert nbgrader_export.ROOT == ROOT
+
+
+def test_nbgrader_autograde_gives_the_fixed_lab_its_points_and_the_untouched_lab_none(exported, tmp_path):
+    """The README's classroom round in nbgrader, offline: generate_assignment on our source, our release copied
+    over nbgrader's, two collected submissions (one with the exercise fixed as the solution fixes it, one as
+    released), autograde, and the gradebook's scores."""
+    pytest.importorskip("nbgrader", reason="nbgrader is pinned in requirements.txt: pip install -r requirements.txt")
+    import nbformat
+    from nbgrader.api import Gradebook
+
+    lab, course = VALIDATED, tmp_path / "course"
+    (course / "source").mkdir(parents=True)
+    (course / "nbgrader_config.py").write_text('c = get_config()\nc.CourseDirectory.course_id = "course"\n')
+    shutil.copytree(exported / "source" / lab, course / "source" / lab)
+
+    def nbgrader(*args):
+        done = subprocess.run([sys.executable, "-m", "nbgrader", *args], capture_output=True, text=True,
+                              timeout=600, cwd=course)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+    nbgrader("generate_assignment", lab, "--force")
+    released = exported / "release" / lab / f"{lab}.ipynb"
+    shutil.copy(released, course / "release" / lab / f"{lab}.ipynb")
+    fixed = nbformat.read(released, as_version=4)
+    solution = {c.metadata["nbgrader"]["grade_id"]: c.source
+                for c in read(exported / "source" / lab / f"{lab}.ipynb").cells if c.metadata["nbgrader"]["solution"]}
+    for cell in fixed.cells:
+        cell.source = solution.get(cell.metadata["nbgrader"]["grade_id"], cell.source)
+    assert fixed != nbformat.read(released, as_version=4), "the solution must change an exercise cell"
+    for student, notebook in (("fixed", fixed), ("untouched", nbformat.read(released, as_version=4))):
+        (course / "submitted" / student / lab).mkdir(parents=True)
+        nbformat.write(notebook, course / "submitted" / student / lab / f"{lab}.ipynb")
+
+    nbgrader("autograde", lab, "--create", "--force")
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        scores = {s: gradebook.find_submission(lab, s) for s in ("fixed", "untouched")}
+        points = {s: (sub.score, sub.max_score) for s, sub in scores.items()}
+    checks = sum(1 for c in read(released).cells if _is_test(c))
+    assert checks >= 1 and points == {"fixed": (checks, checks), "untouched": (0, checks)}, points
