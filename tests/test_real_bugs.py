@@ -133,7 +133,7 @@ LATER_SETS = {  # prefix: (the set as listed, the sets built before it, least Ke
     "ninth": (ninth_cases(), (CASES, HELD_OUT, FRESH, THIRD, FOURTH, FIFTH, SIXTH, SEVENTH, EIGHTH), 15, 5),
     "tenth": (tenth_cases(), (CASES, HELD_OUT, FRESH, THIRD, FOURTH, FIFTH, SIXTH, SEVENTH, EIGHTH, NINTH), 4, 0),
     "eleventh": (eleventh_cases(), (CASES, HELD_OUT, FRESH, THIRD, FOURTH, FIFTH, SIXTH, SEVENTH, EIGHTH, NINTH, TENTH),
-                 0, 0),
+                 4, 0),
 }
 
 
