@@ -1806,3 +1806,35 @@ def test_a_batch_size_written_into_the_model_is_named_not_raised():
     assert "a batch size of 32 is written into the model, and this batch has 20" in str(report)
     assert "x.size(0)" in str(report)
     assert "layer-size-mismatch" not in diagnose(FixedNoiseNet(), x, y, CE, steps=0).codes
+
+
+def test_a_softmax_over_a_vector_of_values_cannot_reach_targets_whose_rows_do_not_sum_to_one():
+    """A regression of 16 values per sample through a softmax (deepmufl's post 56774954): the row sums to 1, the
+    targets' rows to several units."""
+    torch.manual_seed(0)
+    x = torch.randn(64, 10)
+    y = 1 - torch.exp(-torch.rand(64, 1) * 3 * torch.linspace(0, 1, 16))  # rising curves in [0, 1)
+    softmax = nn.Sequential(nn.Linear(10, 32), nn.Sigmoid(), nn.Linear(32, 16), nn.Softmax(dim=1))
+    finding = diagnose(softmax, x, y, nn.MSELoss(), steps=0).finding("output-cannot-reach-target")
+    assert "row sums to 1" in finding.evidence[0] and "100% of the target rows do not" in finding.evidence[1]
+    assert "Replace the softmax" in finding.fix
+    sigmoid = nn.Sequential(nn.Linear(10, 32), nn.Sigmoid(), nn.Linear(32, 16), nn.Sigmoid())
+    assert "output-cannot-reach-target" not in diagnose(sigmoid, x, y, nn.MSELoss(), steps=0).codes
+    one_hot = torch.eye(16)[torch.randint(0, 16, (64,))]  # rows that do sum to 1: a softmax can reach them
+    assert "output-cannot-reach-target" not in diagnose(softmax, x, one_hot, nn.MSELoss(), steps=0).codes
+
+
+def test_a_loss_whose_floor_is_above_zero_is_memorised_down_to_that_floor():
+    """Binary cross-entropy on soft targets cannot fall below their entropy, however well the model fits: the
+    overfit test measures the way down to the loss of outputs equal to the targets, not to 0."""
+    torch.manual_seed(0)
+    x = torch.randn(64, 8)
+    soft = torch.sigmoid(x @ torch.randn(8, 4))
+    model = nn.Sequential(nn.Linear(8, 64), nn.ReLU(), nn.Linear(64, 4), nn.Sigmoid())
+    report = diagnose(model, x, soft, nn.BCELoss())
+    assert "cannot-overfit" not in report.codes and "overfit-one-batch" in report.passed, str(report)
+    assert any("of outputs equal to the targets is" in note for note in report.notes), str(report)
+    stuck = nn.Sequential(nn.Linear(8, 64), nn.ReLU(), nn.Linear(64, 4), nn.Sigmoid())
+    for p in stuck.parameters():
+        p.requires_grad_(False)
+    assert "overfit-one-batch" not in diagnose(stuck, x, soft, nn.BCELoss()).passed

@@ -331,6 +331,18 @@ def check_output(ad, rep, out, activation):
                     [f"{softmax_rows}, but {percent(_fraction(several))} of the target rows "
                      f"hold several 1s (up to {int(y.sum(axis=-1).max())})"],
                     fix="For several labels per sample, use one sigmoid per label with binary cross-entropy.")
+    elif softmax_rows and info.kind != "cross_entropy" and y.ndim >= 2 and y.shape == out.shape and y.shape[-1] >= 2:
+        # a vector of values through a softmax (a regression, a Poisson loss): the row must sum to 1, its targets not
+        sums = y.sum(axis=-1)
+        off = (np.abs(sums - 1) > 1e-3) | np.any(y < 0, axis=-1)
+        if _fraction(off) >= 0.5:
+            rep.add("output-cannot-reach-target",
+                    [f"{softmax_rows}, and every output lies in [0, 1]",
+                     f"but {percent(_fraction(off))} of the target rows do not: they sum to "
+                     f"{sig(sums.min())}..{sig(sums.max())} (targets range {sig(y.min())}..{sig(y.max())})"],
+                    fix="Replace the softmax on the last layer, which ties the outputs of a row together, with an "
+                        "activation that gives each its own value: none (linear) for any value, a sigmoid for "
+                        "values in [0, 1], a softplus for positive ones; keep a softmax for one class per sample.")
     one_class_rows = _binary_loss_on_one_class_rows(ad, out, y)
     if one_class_rows:  # one-hot rows can still be memorised this way (then it is a note); class indices cannot
         rep.add("binary-loss-on-one-class-rows", one_class_rows, reading=y.size != ad.n)
@@ -1037,7 +1049,33 @@ PROBE_RATES = (1e-2, 1e-3, 1e-4)  # the overfit probe's Adam: the next one only 
 UNKNOWN_FLOOR = 0.5  # a loss diagnose does not know: falling below this share of its first value is progress
 
 
-def _probe_rounds(ad, model, optimizer, steps, target, rounds):
+def perfect_loss(ad) -> float:
+    """The loss of outputs equal to the targets, where that is above zero: Poisson's y - y log y, a binary
+    cross-entropy's entropy of soft targets. A loss measured from 0 would call such a batch never memorised.
+    0 where the loss wants logits or class indices, or where it is a PyTorch loss diagnose does not know (its
+    input may be a log-rate or log-probabilities, not a value in the targets' space)."""
+    info = ad.info
+    if info.expects == "logits" or (info.kind == "cross_entropy" and info.sparse) or (
+            ad.framework == "torch" and info.kind is None):
+        return 0.0
+    try:
+        y = np.asarray(to_numpy(ad.y), dtype=np.float32)
+        floor = ad.loss_of(ad.values(y))
+    except Exception:  # noqa: BLE001  (targets the loss will not take as outputs)
+        return 0.0
+    return floor if math.isfinite(floor) and floor > 1e-6 else 0.0
+
+
+def _memorised(losses, target, floor=0.0) -> bool:
+    """The overfit test's verdict: the loss fell to ``target`` of the way from its first value to its floor
+    (or below 1e-4). A floor the loss went below is not the loss's floor: then it is measured from 0."""
+    first, best = float(losses[0]), float(np.min(losses))
+    if best < floor * (1 - 1e-3) or floor >= first:
+        floor = 0.0
+    return best - floor <= target * (first - floor) or best < 1e-4
+
+
+def _probe_rounds(ad, model, optimizer, steps, target, rounds, floor=0.0):
     """Train up to ``rounds`` x ``steps`` steps while the loss still falls; (losses, diverged)."""
     parts = []
     for _ in range(rounds):
@@ -1046,8 +1084,8 @@ def _probe_rounds(ad, model, optimizer, steps, target, rounds):
         losses = np.concatenate(parts)
         if run.diverged or not np.all(np.isfinite(losses)):
             return losses, True
-        first, best, q = float(losses[0]), float(losses.min()), max(steps // 4, 1)
-        if best <= target * first or best < 1e-4 or losses[-1] > 0.95 * float(np.min(losses[:-q])):
+        q = max(steps // 4, 1)
+        if _memorised(losses, target, floor) or losses[-1] > 0.95 * float(np.min(losses[:-q])):
             break  # memorised, or flat
     return losses, False
 
@@ -1073,11 +1111,12 @@ def _memorises(ad, variant, steps, target, rounds) -> tuple | None:
     (first loss, best loss, steps) if it memorised the batch, else None."""
     model = ad.copy()
     ad.switch_off_regularisers(model)
-    losses, diverged = _probe_rounds(variant, model, ad.probe_optimizer(model, PROBE_RATES[0]), steps, target, rounds)
-    first, best = float(losses[0]), float(np.min(losses))
-    if diverged or not (best <= target * first or best < 1e-4):
+    floor = perfect_loss(variant)
+    losses, diverged = _probe_rounds(variant, model, ad.probe_optimizer(model, PROBE_RATES[0]), steps, target, rounds,
+                                     floor)
+    if diverged or not _memorised(losses, target, floor):
         return None
-    return first, best, len(losses)
+    return float(losses[0]), float(np.min(losses)), len(losses)
 
 
 def probe_without_mae(ad, rep, steps, target, rounds=3):
@@ -1152,10 +1191,11 @@ def probe_overfit(ad, rep, steps, target, dead_threshold, min_samples, rounds=3)
     """
     blown = []  # (lr, loss it reached, steps) of the rates that diverged or left the loss higher than it started
     q = max(steps // 4, 1)  # "the last steps" of a probe: still falling, flat, or ended higher than it began
+    floor = perfect_loss(ad)
     for lr in PROBE_RATES:
         model = ad.copy()
         switched_off = ad.switch_off_regularisers(model)  # the overfit test's rule: memorise with them off
-        losses, diverged = _probe_rounds(ad, model, ad.probe_optimizer(model, lr), steps, target, rounds)
+        losses, diverged = _probe_rounds(ad, model, ad.probe_optimizer(model, lr), steps, target, rounds, floor)
         worse = not diverged and float(np.min(losses[-q:])) > float(losses[0])
         if not (diverged or worse) or (worse and lr == PROBE_RATES[-1]):
             break
@@ -1178,13 +1218,17 @@ def probe_overfit(ad, rep, steps, target, dead_threshold, min_samples, rounds=3)
         parameters, values = parameter_count(ad, model), target_values(ad)
         if _without_floor(losses):  # "memorised" means nothing for a loss with no floor
             _add_without_floor(rep, f"{len(losses)} steps of the overfit probe's {adam}", losses)
-        elif 1e-4 < best <= target * first and _one_output_for_all(ad, model):  # fell from a bad start to one answer
+        elif best >= 1e-4 and _memorised(losses, target, floor) and _one_output_for_all(ad, model):
+            # fell from a bad start to one answer for all
             rep.add("cannot-overfit", [f"{len(losses)} steps of {adam} on one batch of {ad.n}: loss {sig(first)} -> "
                                        f"{sig(final)}, a tenth of where it started",
                                        "but the model now gives the same output for every sample while the targets "
                                        "differ: it fell to one answer for all, it did not memorise them"] + calmer)
-        elif best <= target * first or best < 1e-4:
+        elif _memorised(losses, target, floor):
             rep.passed.append("overfit-one-batch")
+            if floor and best >= floor * (1 - 1e-3):
+                rep.notes.append(f"{ad.info.name} of outputs equal to the targets is {sig(floor)}, not 0; the overfit "
+                                 f"probe brought the loss from {sig(first)} to {sig(best)}, close to it: memorised")
             if switched_off:  # the overfit test's rule, said so: the student's own test must switch them off too
                 rep.notes.append(f"the overfit probe memorised the batch with {' and '.join(switched_off)} switched "
                                  "off; run your own overfit test without them too")
@@ -1199,8 +1243,12 @@ def probe_overfit(ad, rep, steps, target, dead_threshold, min_samples, rounds=3)
                                       f"still falling: {percent(1 - final / earlier)} lower than {q} steps earlier"]
                     + calmer, severity="warning")
         else:
+            goal = floor + target * (first - floor) if 0 < floor < first else target * first
             evidence = [f"{len(losses)} steps of {adam} on one batch of {ad.n}: loss {sig(first)} -> {sig(final)} "
-                        f"(goal: below {sig(target * first)})", f"flat: the last {q} steps lowered it by less than 5%"]
+                        f"(goal: below {sig(goal)}"
+                        + (f", a tenth of the way down to {sig(floor)}, its value at outputs equal to the targets)"
+                           if goal != target * first else ")"),
+                        f"flat: the last {q} steps lowered it by less than 5%"]
             if parameters < values and first - best > STILL_LOSS * abs(first):
                 # too few parameters to interpolate: the loss stops at the best fit this model has, not at a bug
                 # (a loss that never moved has not found any fit: that stays a finding)
