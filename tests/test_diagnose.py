@@ -150,7 +150,7 @@ def test_a_probe_rate_that_leaves_the_loss_higher_than_it_started_is_lowered(mon
 
     rates = []
 
-    def rounds(ad, model, optimizer, steps, target, rounds):
+    def rounds(ad, model, optimizer, steps, target, rounds, floor=0.0):
         lr = optimizer.param_groups[0]["lr"]
         rates.append(lr)
         worse, learns = np.linspace(0.9, 1.0, 200), np.geomspace(0.9, 1e-3, 200)
