@@ -1838,3 +1838,27 @@ def test_a_loss_whose_floor_is_above_zero_is_memorised_down_to_that_floor():
     for p in stuck.parameters():
         p.requires_grad_(False)
     assert "overfit-one-batch" not in diagnose(stuck, x, soft, nn.BCELoss()).passed
+
+
+class GeneratorStep(nn.Module):
+    """A GAN's generator step: noise of its own through a generator, scored by a frozen discriminator; every
+    sample's target is 'real' by design."""
+
+    def __init__(self):
+        super().__init__()
+        self.generator = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 6))
+        self.discriminator = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 1))
+        self.discriminator.requires_grad_(False)
+
+    def forward(self, x):
+        return self.discriminator(self.generator(torch.randn(x.shape[0], 4)) + 0 * x)
+
+
+def test_the_same_target_for_every_sample_is_a_gans_label_when_the_model_draws_its_own_noise():
+    torch.manual_seed(0)
+    x, real = torch.randn(32, 6), torch.ones(32, 1)
+    report = diagnose(GeneratorStep(), x, real, nn.BCEWithLogitsLoss(), steps=0)
+    assert "constant-targets" not in report.codes, str(report)
+    assert any("draws noise of its own" in note for note in report.notes), str(report)
+    classifier = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 1))  # the same labels, no noise: a bug
+    assert "constant-targets" in diagnose(classifier, x, real, nn.BCEWithLogitsLoss(), steps=0).codes

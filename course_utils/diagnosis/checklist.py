@@ -196,7 +196,7 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
     check_gradients(ad, rep, work)
     check_recurrent_steps(ad, rep, work)
     check_varied_inputs(ad, rep)
-    check_varied_targets(ad, rep, min_samples)
+    check_varied_targets(ad, rep, min_samples, work)
     check_dead(ad, rep, work, dead_threshold, min_samples)
     partly_frozen = check_frozen(ad, rep, work)
     check_optimizer_holds_model(ad, rep, work)

@@ -202,6 +202,14 @@ def _normalised_over_batch(out: np.ndarray) -> bool:
     return False
 
 
+def draws_noise(ad, model) -> bool:
+    """Two evaluations of the same batch in inference mode (dropout off) differ: the model samples noise of its
+    own (a GAN player feeding a generator's output to its discriminator, a VAE) or keeps a state."""
+    first, second = (np.asarray(to_numpy(ad.output(model, False)), dtype=np.float64) for _ in range(2))
+    scale = max(float(np.abs(first).max()), 1e-12)
+    return first.shape != second.shape or bool(np.abs(first - second).max() > 1e-5 * scale)
+
+
 def check_samples_independent(ad, rep, model):
     """In inference mode each sample's output must depend on that sample alone: the second half of the batch,
     run on its own, must get the outputs it got in the whole batch. An RNN fed (batch, time, features) without
@@ -210,8 +218,8 @@ def check_samples_independent(ad, rep, model):
         return
     half = ad.n // 2
     try:
-        whole, again, alone = (np.asarray(to_numpy(ad.output(model, False, x)), dtype=np.float64)
-                               for x in (ad.x, ad.x, map_inputs(lambda a: a[half:], ad.x)))
+        whole, alone = (np.asarray(to_numpy(ad.output(model, False, x)), dtype=np.float64)
+                        for x in (ad.x, map_inputs(lambda a: a[half:], ad.x)))
     except Exception as e:  # noqa: BLE001
         rep.skip("samples-mixed", f"the model does not run on half the batch ({error_text(e)}): "
                                   "is the batch size written into the model?")
@@ -220,7 +228,7 @@ def check_samples_independent(ad, rep, model):
         rep.skip("samples-mixed", "the model's outputs on this batch are not all finite")
         return
     scale = max(float(np.abs(whole).max()), 1e-12)
-    if whole.shape != again.shape or np.abs(whole - again).max() > 1e-5 * scale:
+    if draws_noise(ad, model):
         rep.skip("samples-mixed", "two identical calls in inference mode gave different outputs (a random or "
                                   "stateful model?)")
         return
@@ -899,12 +907,21 @@ def distinct_targets(ad) -> int:
     return len(np.unique(targets_as_read(ad), axis=0))
 
 
-def check_varied_targets(ad, rep, min_samples):
+def check_varied_targets(ad, rep, min_samples, model):
     """Different inputs that all carry the same target: there is nothing to learn but a constant."""
     if ad.n < min_samples or is_structured(ad.x):
         return
     if distinct_inputs(ad) < 2 or distinct_targets(ad) > 1:
         rep.passed.append("constant-targets")
+        return
+    try:
+        noisy = draws_noise(ad, model)
+    except Exception:  # noqa: BLE001  (an output of several tensors: not judged)
+        noisy = False
+    if noisy:
+        rep.notes.append(f"all {ad.n} samples carry the same target, but the model draws noise of its own (two "
+                         "evaluations of this batch differ): like a GAN player's 'real' and 'fake' labels, the same "
+                         "target for every sample is then by design")
         return
     raw = np.asarray(to_numpy(ad.y), dtype=np.float64)
     read = targets_as_read(ad)
