@@ -202,10 +202,14 @@ def _normalised_over_batch(out: np.ndarray) -> bool:
     return False
 
 
-def draws_noise(ad, model) -> bool:
+def draws_noise(ad, model, first=None) -> bool:
     """Two evaluations of the same batch in inference mode (dropout off) differ: the model samples noise of its
-    own (a GAN player feeding a generator's output to its discriminator, a VAE) or keeps a state."""
-    first, second = (np.asarray(to_numpy(ad.output(model, False)), dtype=np.float64) for _ in range(2))
+    own (a GAN player feeding a generator's output to its discriminator, a VAE) or keeps a state. ``first``: an
+    evaluation already made, as a float64 array."""
+    def evaluate():
+        return np.asarray(to_numpy(ad.output(model, False)), dtype=np.float64)
+
+    first, second = evaluate() if first is None else first, evaluate()
     scale = max(float(np.abs(first).max()), 1e-12)
     return first.shape != second.shape or bool(np.abs(first - second).max() > 1e-5 * scale)
 
@@ -228,7 +232,7 @@ def check_samples_independent(ad, rep, model):
         rep.skip("samples-mixed", "the model's outputs on this batch are not all finite")
         return
     scale = max(float(np.abs(whole).max()), 1e-12)
-    if draws_noise(ad, model):
+    if draws_noise(ad, model, first=whole):
         rep.skip("samples-mixed", "two identical calls in inference mode gave different outputs (a random or "
                                   "stateful model?)")
         return
@@ -1083,12 +1087,17 @@ def perfect_loss(ad) -> float:
     return floor if math.isfinite(floor) and floor > 1e-6 else 0.0
 
 
+def _floor_of(losses, floor) -> float:
+    """``floor`` where the probe's losses bear it out, else 0: a floor the loss went below (or started under) is
+    not the loss's floor."""
+    first, best = float(losses[0]), float(np.min(losses))
+    return floor if floor * (1 - 1e-3) <= best and floor < first else 0.0
+
+
 def _memorised(losses, target, floor=0.0) -> bool:
     """The overfit test's verdict: the loss fell to ``target`` of the way from its first value to its floor
-    (or below 1e-4). A floor the loss went below is not the loss's floor: then it is measured from 0."""
-    first, best = float(losses[0]), float(np.min(losses))
-    if best < floor * (1 - 1e-3) or floor >= first:
-        floor = 0.0
+    (or below 1e-4)."""
+    first, best, floor = float(losses[0]), float(np.min(losses)), _floor_of(losses, floor)
     return best - floor <= target * (first - floor) or best < 1e-4
 
 
@@ -1233,17 +1242,18 @@ def probe_overfit(ad, rep, steps, target, dead_threshold, min_samples, rounds=3)
         switched_off += [f"your optimizer's weight decay {decay:g} (the probe uses its own Adam)"] if decay else []
         calmer += [f"(with {' and '.join(switched_off)} switched off)"] if switched_off else []
         parameters, values = parameter_count(ad, model), target_values(ad)
+        memorised, floor = _memorised(losses, target, floor), _floor_of(losses, floor)
         if _without_floor(losses):  # "memorised" means nothing for a loss with no floor
             _add_without_floor(rep, f"{len(losses)} steps of the overfit probe's {adam}", losses)
-        elif best >= 1e-4 and _memorised(losses, target, floor) and _one_output_for_all(ad, model):
+        elif best >= 1e-4 and memorised and _one_output_for_all(ad, model):
             # fell from a bad start to one answer for all
             rep.add("cannot-overfit", [f"{len(losses)} steps of {adam} on one batch of {ad.n}: loss {sig(first)} -> "
                                        f"{sig(final)}, a tenth of where it started",
                                        "but the model now gives the same output for every sample while the targets "
                                        "differ: it fell to one answer for all, it did not memorise them"] + calmer)
-        elif _memorised(losses, target, floor):
+        elif memorised:
             rep.passed.append("overfit-one-batch")
-            if floor and best >= floor * (1 - 1e-3):
+            if floor:
                 rep.notes.append(f"{ad.info.name} of outputs equal to the targets is {sig(floor)}, not 0; the overfit "
                                  f"probe brought the loss from {sig(first)} to {sig(best)}, close to it: memorised")
             if switched_off:  # the overfit test's rule, said so: the student's own test must switch them off too
@@ -1260,11 +1270,10 @@ def probe_overfit(ad, rep, steps, target, dead_threshold, min_samples, rounds=3)
                                       f"still falling: {percent(1 - final / earlier)} lower than {q} steps earlier"]
                     + calmer, severity="warning")
         else:
-            goal = floor + target * (first - floor) if 0 < floor < first else target * first
             evidence = [f"{len(losses)} steps of {adam} on one batch of {ad.n}: loss {sig(first)} -> {sig(final)} "
-                        f"(goal: below {sig(goal)}"
+                        f"(goal: below {sig(floor + target * (first - floor))}"
                         + (f", a tenth of the way down to {sig(floor)}, its value at outputs equal to the targets)"
-                           if goal != target * first else ")"),
+                           if floor else ")"),
                         f"flat: the last {q} steps lowered it by less than 5%"]
             if parameters < values and first - best > STILL_LOSS * abs(first):
                 # too few parameters to interpolate: the loss stops at the best fit this model has, not at a bug
