@@ -13,9 +13,8 @@ import numpy as np
 
 from . import case
 from .fresh_cases import _rng
+from .held_out_cases import SO
 from .keras_cases import _keras
-
-SO = "https://stackoverflow.com/questions/"
 
 
 def _rare_event_sequences(n=32, steps=200, channels=16, positives=5):

@@ -13,9 +13,8 @@ import numpy as np
 
 from . import case
 from .fresh_cases import _rng
+from .held_out_cases import SO
 from .keras_cases import _keras, _sequential
-
-SO = "https://stackoverflow.com/questions/"
 
 
 def _xor_bit_sequences(n=64, steps=8):

@@ -13,9 +13,10 @@ import numpy as np
 
 from . import case
 from .fresh_cases import _rng
+from .held_out_cases import SO
 from .keras_cases import _keras, _sequential
 
-SO = "https://stackoverflow.com/questions/"
+
 DEEPMUFL = "deepmufl's copy of the program is Dataset/all-bugs/{}/bug.py in github.com/ali-ghanbari/deepmufl-ase-2023"
 
 CASES = []

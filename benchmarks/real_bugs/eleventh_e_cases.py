@@ -13,9 +13,8 @@ import numpy as np
 
 from . import case, data
 from .fresh_cases import _rng
+from .held_out_cases import SO
 from .keras_cases import _keras, _sequential
-
-SO = "https://stackoverflow.com/questions/"
 
 
 # --- a three-class ECG classifier whose last Dense layer uses ReLU (Stack Overflow 53700537) ---------------
