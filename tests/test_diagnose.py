@@ -1722,6 +1722,27 @@ def test_the_overfit_probes_take_rows_spread_over_a_batch_too_costly_to_train_wh
     assert any(note in n for n in keras_report.notes), str(keras_report)
 
 
+def test_a_keras_probe_run_that_diverges_stops_within_a_quarter_of_its_steps():
+    """The Keras loop checks for divergence between its compiled calls: a probe run in one call of 200 steps ran
+    all of them after the loss was NaN (the eleventh set's ReLU LSTM: a minute a rate). In quarters it stops at the
+    end of the quarter where the loss went bad, with the same losses up to there."""
+    keras = pytest.importorskip("keras")
+    cu.setup(frameworks=("torch", "tensorflow"))
+    from course_utils.diagnosis.adapters import KerasAdapter
+
+    cu.seed(0)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(1)])
+    x = np.random.default_rng(0).normal(size=(16, 4)).astype(np.float32)
+    ad = KerasAdapter(model, x, x.sum(axis=1, keepdims=True), "mse", None)
+    blowing_up = keras.optimizers.SGD(1e3)
+    run = ad.train(ad.copy(), blowing_up, 200)
+    assert run.diverged and run.diverged_at < 50, run.diverged_at
+    assert int(blowing_up.iterations.numpy()) == 50  # one quarter ran, not 200 steps
+    calm = ad.copy()
+    whole = ad.train(calm, keras.optimizers.SGD(1e-2), 200).losses  # no divergence: every step, as before
+    assert len(whole) == 200 and np.all(np.isfinite(whole))
+
+
 def test_a_keras_rnn_with_a_cell_of_ones_own_that_is_not_registered_is_copied_not_refused():
     """keras.models.clone_model rebuilds an RNN's cell from its config by class name: a cell class the student
     never registered (no @register_keras_serializable) made diagnose raise on a model that fit trains."""
