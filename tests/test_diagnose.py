@@ -1743,6 +1743,36 @@ def test_a_keras_probe_run_that_diverges_stops_within_a_quarter_of_its_steps():
     assert len(whole) == 200 and np.all(np.isfinite(whole))
 
 
+def test_a_keras_strided_conv3d_counts_as_the_time_it_takes_so_its_probes_take_fewer_rows():
+    """TensorFlow trains a strided Conv3D tens of times slower per multiply-add than its other layers
+    (benchmarks/diagnose_cost.py): the tenth set's bags of volumes, under the cap by the plain count, took minutes.
+    A strided Conv3D and an unstrided one with the same multiply-adds: only the strided one's probes take fewer
+    rows, and the note names the layer and its weight."""
+    keras = pytest.importorskip("keras")
+    cu.setup(frameworks=("torch", "tensorflow"))
+    from course_utils.diagnosis.checklist import PROBE_MULTIPLY_ADDS
+    from course_utils.diagnosis.adapters import STRIDED_CONV3D_SLOWDOWN
+
+    L = keras.layers
+    x = np.random.default_rng(0).random((16, 8, 8, 8, 3), dtype=np.float32)
+    y = np.arange(16) % 2
+    per_sample = 4 ** 3 * 3 * 64 * 4 ** 3  # 64 filters of 4x4x4x3 at 4^3 output positions (stride 2)
+    assert 16 * per_sample < PROBE_MULTIPLY_ADDS < 16 * per_sample * STRIDED_CONV3D_SLOWDOWN
+    rows = int(PROBE_MULTIPLY_ADDS // (per_sample * STRIDED_CONV3D_SLOWDOWN))
+
+    def report(conv):
+        cu.seed(0)
+        model = keras.Sequential([keras.Input((8, 8, 8, 3)), conv, L.GlobalAveragePooling3D(), L.Dense(2)])
+        return diagnose(model, x, y, keras.losses.SparseCategoricalCrossentropy(from_logits=True), steps=1)
+
+    strided = report(L.Conv3D(64, 4, strides=2, padding="same", name="strided"))
+    note, weight = (f"the overfit probes used {rows} of the 16 samples",
+                    f"the strided Conv3D layer strided counted {STRIDED_CONV3D_SLOWDOWN} times over")
+    assert any(note in n and weight in n for n in strided.notes), str(strided)
+    unstrided = report(L.Conv3D(8, 4, padding="same"))  # 8 filters at all 8^3 positions: the same count
+    assert not any("overfit probes used" in n for n in unstrided.notes), str(unstrided)
+
+
 def test_a_keras_rnn_with_a_cell_of_ones_own_that_is_not_registered_is_copied_not_refused():
     """keras.models.clone_model rebuilds an RNN's cell from its config by class name: a cell class the student
     never registered (no @register_keras_serializable) made diagnose raise on a model that fit trains."""

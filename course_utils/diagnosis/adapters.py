@@ -167,6 +167,16 @@ class TorchAdapter:
         return trace, out
 
 
+# TensorFlow's CPU training step through a Conv3D with a stride above 1 took 21 to 62 times as long per multiply-add
+# as through its Dense layers (three runs), where its Conv1D, Conv2D, Conv3DTranspose and unstrided Conv3D took 0.2
+# to 1.6 times as long (benchmarks/diagnose_cost.py): such a layer is counted that much heavier
+STRIDED_CONV3D_SLOWDOWN = 40
+
+
+def strided_conv3d(layer) -> bool:
+    return type(layer).__name__ == "Conv3D" and any(s > 1 for s in getattr(layer, "strides", ()))
+
+
 class KerasAdapter:
     framework = "keras"
 
@@ -277,7 +287,8 @@ class KerasAdapter:
 
     def multiply_adds(self, model, trace) -> float:
         """As TorchAdapter.multiply_adds, from each layer's kernel and the shape of its output (a layer with no
-        symbolic output, in a subclassed model, counts its weights once)."""
+        symbolic output, in a subclassed model, counts its weights once), with a strided Conv3D counted
+        STRIDED_CONV3D_SLOWDOWN times: what the count stands for is the probe's time."""
         total = 0.0
         for layer in keras_layers(model):
             weights = [w for w in layer.weights if len(w.shape) >= 2]
@@ -288,7 +299,8 @@ class KerasAdapter:
             except Exception:  # noqa: BLE001  (a shared layer, or one of a subclassed model: no single output)
                 per_sample = float(weights[0].shape[-1])
             positions = max(1.0, per_sample / weights[0].shape[-1])
-            total += positions * sum(float(np.prod(w.shape)) for w in weights)
+            total += positions * sum(float(np.prod(w.shape)) for w in weights) * (
+                STRIDED_CONV3D_SLOWDOWN if strided_conv3d(layer) else 1)
         return total
 
     def loss_of(self, out, y=None):

@@ -6,8 +6,8 @@ import warnings
 import numpy as np
 
 from ..fmt import sig
-from ..frameworks import batch_size, error_text, framework_of, input_shapes, is_structured, to_numpy
-from .adapters import KerasAdapter, TorchAdapter, spread_rows
+from ..frameworks import batch_size, error_text, framework_of, input_shapes, is_structured, keras_layers, to_numpy
+from .adapters import STRIDED_CONV3D_SLOWDOWN, KerasAdapter, TorchAdapter, spread_rows, strided_conv3d
 from .checks import (check_batchnorm, check_class_labels, check_dead, check_gradients, check_init_loss, check_inputs,
                      check_linear_stack, check_output, check_recurrent_steps, check_refused_shapes,
                      check_samples_independent, check_softmax_twice, check_varied_inputs, check_varied_targets,
@@ -93,9 +93,13 @@ def _rows_for_probes(ad, rep, work, trace):
     rows = max(2, int(PROBE_MULTIPLY_ADDS // per_sample)) if per_sample > 0 else ad.n
     if rows >= ad.n or is_structured(ad.x):
         return ad
+    slow = [layer.name for layer in keras_layers(work) if strided_conv3d(layer)] if ad.framework == "keras" else []
+    counted = (f" (the strided Conv3D layer{'s' if len(slow) > 1 else ''} {', '.join(slow)} counted "
+               f"{STRIDED_CONV3D_SLOWDOWN} times over: TensorFlow trains {'them' if len(slow) > 1 else 'it'} that "
+               "much slower per multiply-add)" if slow else "")
     rep.notes.append(f"the overfit probes used {rows} of the {ad.n} samples, spread evenly over the batch: a forward "
-                     f"pass over all of them takes about {sig(per_sample * ad.n)} multiply-adds, and the overfit probe "
-                     "makes hundreds")
+                     f"pass over all of them takes about {sig(per_sample * ad.n)} multiply-adds{counted}, and the "
+                     "overfit probe makes hundreds")
     return spread_rows(ad, rows)
 
 
