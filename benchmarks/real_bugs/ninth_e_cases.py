@@ -15,10 +15,10 @@ import numpy as np
 
 from . import case, data
 from .fresh_cases import GH, OUTSIDE, _rng
+from .held_out_cases import SO
 from .keras_cases import _keras, _sequential
 
 ZHANG = GH + "ForeverZyh/TensorFlow-Program-Bugs/tree/master/"
-SO = "https://stackoverflow.com/questions/"
 
 
 # --- a VAE whose Gaussian noise is drawn for a fixed batch of 128 rows (Github/UT-1, tensorflow/models) -------
@@ -65,7 +65,6 @@ def _build_keras_vae_noise_fixed_batch(buggy):
         return 0.5 * keras.ops.sum(keras.ops.square(y_pred - y_true), axis=-1)
 
     return model, x, x.copy(), half_squared_error, keras.optimizers.Adam(1e-3)
-
 
 
 # --- a weight helper whose `shape[shape == None] = 1` sets every kernel's depth to 1 (Stack Overflow 42938603) ---

@@ -16,9 +16,9 @@ from torch import nn
 
 from . import case, data
 from .fresh_cases import LOWER_LR, OUTSIDE, _rng, _tensors  # noqa: F401  (OUTSIDE: for cases outside the catalogue)
+from .held_out_cases import SO
 from .keras_cases import _keras, _sequential
 
-SO = "https://stackoverflow.com/questions/"
 ZHANG = "https://github.com/ForeverZyh/TensorFlow-Program-Bugs/tree/master/"
 
 

@@ -17,9 +17,9 @@ from torch import nn
 from . import case, data
 from .fresh_cases import GH, LOWER_LR, _rng, _tensors
 from .fourth_cases import _real_and_fake_images
+from .held_out_cases import SO
 from .keras_cases import _keras, _sequential
 
-SO = "https://stackoverflow.com/questions/"
 TPB = GH + "ForeverZyh/TensorFlow-Program-Bugs/tree/master/"
 
 

@@ -12,9 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import case
+from .held_out_cases import SO
 from .keras_cases import _keras
-
-SO = "https://stackoverflow.com/questions/"
 
 
 # --- entry 7: bags of six volumes squeezed through one ReLU unit (Stack Overflow 58237726, DeepFD No 33) ---

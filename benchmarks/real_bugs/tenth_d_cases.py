@@ -13,9 +13,9 @@ import numpy as np
 
 from . import case, data
 from .fresh_cases import LOWER_LR
+from .held_out_cases import SO
 from .keras_cases import _keras, _sequential
 
-SO = "https://stackoverflow.com/questions/"
 
 CASES = []
 

@@ -20,9 +20,8 @@ from torch import nn
 
 from . import case, data
 from .fresh_cases import GH, OUTSIDE, _rng, _tensors
+from .held_out_cases import SO
 from .keras_cases import _keras, _sequential
-
-SO = "https://stackoverflow.com/questions/"
 
 
 # --- Keras --------------------------------------------------------------------------------------
