@@ -7,8 +7,8 @@ PROBE_MULTIPLY_ADDS, counted from each layer's weights and output shape (checkli
 stands for time only if every kind of layer trains at about the same speed per multiply-add. This prints, for
 small Keras and PyTorch models of one layer kind each (16 samples, Adam, full batch), the seconds of a training
 step divided by the count, and that figure over the Keras Dense model's. The Keras rows behind
-``STRIDED_CONV3D_SLOWDOWN`` are the strided Conv3D ones; the count is right only if they come out near it and every
-other row near 1.
+``STRIDED_CONV3D_SLOWDOWN`` are the strided Conv3D ones (marked "(strided)"; their count is taken back to the plain
+one): the weight is right if they come out near it and every other row near 1.
 """
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ import keras  # noqa: E402
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
-from course_utils.diagnosis.adapters import STRIDED_CONV3D_SLOWDOWN, KerasAdapter, TorchAdapter  # noqa: E402
+from course_utils.diagnosis.adapters import (STRIDED_CONV3D_SLOWDOWN, KerasAdapter, TorchAdapter,  # noqa: E402
+                                             strided_conv3d)
 
 N, WARM, TIMED = 16, 4, 40
 K = keras.layers
@@ -76,7 +77,7 @@ def keras_rows():
         x = np.random.default_rng(0).random((N,) + shape, dtype=np.float32)
         ad = KerasAdapter(model, x, y, "categorical_crossentropy", None)
         counted = ad.multiply_adds(model, []) * N
-        if "(strided)" in name:  # the plain count, to time against
+        if any(strided_conv3d(layer) for layer in model.layers):  # the plain count, to time against
             counted /= STRIDED_CONV3D_SLOWDOWN
         yield name, counted, seconds_per_step(ad, ad.copy())
 
