@@ -1486,6 +1486,38 @@ def test_a_loss_maximised_the_wrong_way_round_is_named_not_blamed_on_the_learnin
     assert "loss-without-floor" not in fixed.codes
 
 
+
+def test_a_cross_entropy_written_for_probabilities_and_given_raw_scores_has_no_floor_even_after_it_memorised():
+    # the ninth held-out set's DBN: -mean(y log p + (1 - y) log(1 - p)) with p clipped only from below, on a linear
+    # output. The probe's loss falls past a tenth of its start ("memorised") on its way below zero
+    x, labels = data(64, 10, 4)
+    y = nn.functional.one_hot(labels, 4).float()
+
+    def hand_written(out, target):
+        return -(target * torch.log(out.clamp(1e-10, 1e30))
+                 + (1 - target) * torch.log((1 - out).clamp(1e-10, 1e30))).mean()
+
+    def with_softmax(out, target):
+        return hand_written(torch.softmax(out, 1), target)
+
+    def negative_dice(out, target):  # bounded below by -1: scaling the outputs only brings it nearer
+        p = torch.sigmoid(out)
+        return -(2 * (p * target).sum() + 1) / (p.sum() + target.sum() + 1)
+
+    def negative_cosine(out, target):  # blind to the outputs' scale
+        return -nn.functional.cosine_similarity(out, target).mean()
+
+    def report(loss):
+        model = mlp(10, 32, 4)
+        return diagnose(model, x, y, loss, optimizer=torch.optim.SGD(model.parameters(), 0.01))
+
+    raw = report(hand_written)
+    assert "loss-without-floor" in raw.codes and "overfit-one-batch" not in raw.passed, str(raw)
+    assert "falling as the outputs grow" in str(raw) and "softmax" in raw.finding("loss-without-floor").fix
+    for loss in (with_softmax, negative_dice, negative_cosine):
+        assert "loss-without-floor" not in report(loss).codes, loss.__name__
+
+
 # --- kinds met in the eighth held-out set (benchmarks/real_bugs/eighth_*_cases.py), tested on programs of our own ---
 
 def test_whole_number_inputs_a_linear_layer_refuses_are_named_with_the_cast_that_runs():

@@ -977,12 +977,48 @@ def _without_floor(losses) -> bool:
     return bool(np.isfinite(last) and last < 0 and last < first - 10 * abs(first))
 
 
-def _add_without_floor(rep, run, losses):
-    if "loss-without-floor" not in rep.codes:
-        rep.add("loss-without-floor", [f"{run}: loss {sig(losses[0])} -> {sig(losses[-1])}, below zero and still "
-                                       "falling",
-                                       "a loss to minimise has a floor (0 for a cross-entropy or a squared error); "
-                                       "one that falls without end is being maximised the wrong way round"])
+OUTPUT_SCALES = (1.0, 10.0, 100.0)
+
+
+def _falls_as_outputs_grow(ad, model):
+    """The loss at the model's outputs times 1, 10 and 100, when it goes below zero and keeps falling as they grow
+    (the second fall at least half the first): a loss with no floor, such as a cross-entropy written for
+    probabilities given raw scores. A loss that nears its floor (a negative Dice, near -1) falls less and less;
+    one blind to scale (a negative cosine) does not move. None otherwise, or if the loss refuses scaled outputs."""
+    try:
+        out = ad.output(model, False)
+        losses = [ad.loss_of(out * scale) for scale in OUTPUT_SCALES]
+    except Exception:  # noqa: BLE001 (structured outputs, a loss that checks its input's range)
+        return None
+    first_fall, second_fall = losses[0] - losses[1], losses[1] - losses[2]
+    falls = np.all(np.isfinite(losses)) and first_fall > 0 and second_fall >= 0.5 * first_fall
+    return losses if falls and losses[-1] < 0 else None
+
+
+RAW_SCORES_FIX = ("If the loss takes logs of probabilities (log p, log(1 - p)), give it probabilities: a softmax or "
+                  "sigmoid on the outputs before it, or a loss that takes raw scores. Otherwise check its sign: "
+                  "minimise a negative log-likelihood, not the log-likelihood.")
+
+
+def check_floor(ad, rep, model, run, losses, memorised=False) -> bool:
+    """loss-without-floor, from a run (``run`` says which) that trained ``model``: True if found.
+
+    A loss diagnose knows has a known floor, so its run going far below zero is enough. For one it does not know,
+    the run must have gone far below zero or "memorised" the batch (a loss with no floor passes a tenth of its
+    start on its way down), and the trained outputs, scaled up, must take it further below zero: a negative cosine
+    also goes below zero, to its floor of -1."""
+    far_below = _without_floor(losses)
+    scaled = None if ad.info.kind is not None or not (far_below or memorised) else _falls_as_outputs_grow(ad, model)
+    found = scaled is not None or (far_below and ad.info.kind is not None)
+    if not found or "loss-without-floor" in rep.codes:
+        return found
+    seen = f"{run}: loss {sig(losses[0])} -> {sig(losses[-1])}" + (", below zero and still falling" if far_below else "")
+    seen += (f"; the same outputs times 10 and 100 give {sig(scaled[1])} and {sig(scaled[2])}: below zero and falling "
+             "as the outputs grow, so this loss rewards larger outputs, not outputs nearer the targets" if scaled else "")
+    rep.add("loss-without-floor", [seen, "a loss to minimise has a floor (0 for a cross-entropy or a squared error); "
+                                         "one that falls without end is being maximised the wrong way round"],
+            fix=RAW_SCORES_FIX if scaled else "")
+    return True
 
 
 def probe_lr(ad, rep, steps):
@@ -996,8 +1032,7 @@ def probe_lr(ad, rep, steps):
     tail = np.asarray(run.losses[-max(steps // 4, 1):], dtype=np.float64)
     losses = np.asarray(run.losses, dtype=np.float64)
     peak = int(np.argmax(np.where(np.isfinite(losses), losses, -np.inf)))
-    if _without_floor(losses):
-        _add_without_floor(rep, f"{steps} steps at {'lr ' + sig(ad.lr()) if ad.lr() else 'your settings'}", losses)
+    if check_floor(ad, rep, model, f"{steps} steps at {'lr ' + sig(ad.lr()) if ad.lr() else 'your settings'}", losses):
         return None
     # a jump to 10x the first loss is a blow-up even when the loss then settles (often on a plateau of dead units)
     blew_up = first > 0 and float(losses[peak]) > 10 * first
@@ -1243,8 +1278,8 @@ def probe_overfit(ad, rep, steps, target, dead_threshold, min_samples, rounds=3)
         calmer += [f"(with {' and '.join(switched_off)} switched off)"] if switched_off else []
         parameters, values = parameter_count(ad, model), target_values(ad)
         memorised, floor = _memorised(losses, target, floor), _floor_of(losses, floor)
-        if _without_floor(losses):  # "memorised" means nothing for a loss with no floor
-            _add_without_floor(rep, f"{len(losses)} steps of the overfit probe's {adam}", losses)
+        if check_floor(ad, rep, model, f"{len(losses)} steps of the overfit probe's {adam}", losses, memorised):
+            pass  # "memorised" means nothing for a loss with no floor
         elif best >= 1e-4 and memorised and _one_output_for_all(ad, model):
             # fell from a bad start to one answer for all
             rep.add("cannot-overfit", [f"{len(losses)} steps of {adam} on one batch of {ad.n}: loss {sig(first)} -> "
