@@ -145,6 +145,28 @@ def test_a_probe_that_falls_to_one_output_for_every_sample_has_not_memorised_it(
         assert ("same output for every sample" in str(report)) == named, str(report)
 
 
+def test_a_probe_rate_at_which_the_copy_falls_to_one_output_for_every_sample_is_lowered(monkeypatch):
+    """The ninth set's fixed Conv3D net: at Adam 1e-2 its ReLUs went silent and it gave one answer for all, at 1e-3
+    it memorised the batch. Only the last rate's collapse is the model's."""
+    from course_utils.diagnosis import checks
+
+    def rounds(ad, model, optimizer, *args, **kwargs):
+        if optimizer.param_groups[0]["lr"] in silenced_at:
+            with torch.no_grad():
+                model[2].weight.zero_()  # every sample gets the bias
+        return np.geomspace(3.0, 0.25, 200), False
+
+    monkeypatch.setattr(checks, "_probe_rounds", rounds)
+    torch.manual_seed(0)
+    x = torch.randn(32, 4)
+    for silenced_at in ({1e-2}, set(checks.PROBE_RATES)):
+        report = diagnose(nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 1)), x, x[:, :1] ** 2, nn.MSELoss(),
+                          steps=200)
+        every_rate = len(silenced_at) > 1
+        assert ("cannot-overfit" in report.codes) == every_rate, str(report)
+        assert ("overfit-one-batch" in report.passed) != every_rate, str(report)
+        assert "at lr 1e-2" in str(report) and "fell to one output for every sample" in str(report), str(report)
+
 def test_a_probe_rate_that_leaves_the_loss_higher_than_it_started_is_lowered(monkeypatch):
     from course_utils.diagnosis import checks
 

@@ -1240,17 +1240,24 @@ def _one_output_for_all(ad, model) -> bool:
     return bool(np.all(np.isfinite(out)) and np.all(np.abs(out - out[:1]) <= 1e-6 * (1.0 + np.abs(out).max())))
 
 
+def _fell_to_one_answer(ad, model, losses, target, floor) -> bool:
+    """The loss fell to the overfit test's goal from a bad start, but to one output for every sample: not memorised."""
+    return float(np.min(losses)) >= 1e-4 and _memorised(losses, target, floor) and _one_output_for_all(ad, model)
+
+
 def probe_overfit(ad, rep, steps, target, dead_threshold, min_samples, rounds=3):
     """Adam on a copy, on this batch only: can the model memorise it?
 
     The probe tests the model, the loss and the data, not the student's
     optimizer settings (the learning-rate probe does that). It starts at
-    Adam's lr 1e-2 and, only if that diverges, tries 1e-3 then 1e-4: a deep
-    network that 1e-2 blows up is not broken, and the probe must not blame it
-    for its own step size. While the loss is still falling it gets up to
+    Adam's lr 1e-2 and, only if that diverges or falls to one output for every
+    sample, tries 1e-3 then 1e-4: a deep network that 1e-2 blows up (or whose
+    ReLUs it silences) is not broken, and the probe must not blame it for its
+    own step size. While the loss is still falling it gets up to
     ``rounds`` x ``steps`` steps.
     """
     blown = []  # (lr, loss it reached, steps) of the rates that diverged or left the loss higher than it started
+    fell = []  # the rates at which the copy fell to one output for every sample (its ReLUs can die at a large step)
     q = max(steps // 4, 1)  # "the last steps" of a probe: still falling, flat, or ended higher than it began
     floor = perfect_loss(ad)
     for lr in PROBE_RATES:
@@ -1258,6 +1265,9 @@ def probe_overfit(ad, rep, steps, target, dead_threshold, min_samples, rounds=3)
         switched_off = ad.switch_off_regularisers(model)  # the overfit test's rule: memorise with them off
         losses, diverged = _probe_rounds(ad, model, ad.probe_optimizer(model, lr), steps, target, rounds, floor)
         worse = not diverged and float(np.min(losses[-q:])) > float(losses[0])
+        if not (diverged or worse) and lr != PROBE_RATES[-1] and _fell_to_one_answer(ad, model, losses, target, floor):
+            fell.append(lr)
+            continue
         if not (diverged or worse) or (worse and lr == PROBE_RATES[-1]):
             break
         blown.append((lr, losses[-1], len(losses)))
@@ -1276,11 +1286,14 @@ def probe_overfit(ad, rep, steps, target, dead_threshold, min_samples, rounds=3)
         decay = ad.weight_decay()
         switched_off += [f"your optimizer's weight decay {decay:g} (the probe uses its own Adam)"] if decay else []
         calmer += [f"(with {' and '.join(switched_off)} switched off)"] if switched_off else []
+        fell_first = (f"at lr {', '.join(_rate(r) for r in fell)} the probe's copy fell to one output for every sample "
+                      f"(a step that large can silence its ReLU units), so it tried lr {_rate(lr)}" if fell else "")
+        calmer += [f"({fell_first})"] if fell else []
         parameters, values = parameter_count(ad, model), target_values(ad)
         memorised, floor = _memorised(losses, target, floor), _floor_of(losses, floor)
         if check_floor(ad, rep, model, f"{len(losses)} steps of the overfit probe's {adam}", losses, memorised):
             pass  # "memorised" means nothing for a loss with no floor
-        elif best >= 1e-4 and memorised and _one_output_for_all(ad, model):
+        elif _fell_to_one_answer(ad, model, losses, target, floor):
             # fell from a bad start to one answer for all
             rep.add("cannot-overfit", [f"{len(losses)} steps of {adam} on one batch of {ad.n}: loss {sig(first)} -> "
                                        f"{sig(final)}, a tenth of where it started",
@@ -1288,6 +1301,8 @@ def probe_overfit(ad, rep, steps, target, dead_threshold, min_samples, rounds=3)
                                        "differ: it fell to one answer for all, it did not memorise them"] + calmer)
         elif memorised:
             rep.passed.append("overfit-one-batch")
+            if fell:
+                rep.notes.append(f"{fell_first}; there it memorised the batch")
             if floor:
                 rep.notes.append(f"{ad.info.name} of outputs equal to the targets is {sig(floor)}, not 0; the overfit "
                                  f"probe brought the loss from {sig(first)} to {sig(best)}, close to it: memorised")
