@@ -984,9 +984,12 @@ def _falls_as_outputs_grow(ad, model):
     """The loss at the model's outputs times 1, 10 and 100, when it goes below zero and keeps falling as they grow
     (the second fall at least half the first): a loss with no floor, such as a cross-entropy written for
     probabilities given raw scores. A loss that nears its floor (a negative Dice, near -1) falls less and less;
-    one blind to scale (a negative cosine) does not move. None otherwise, or if the loss refuses scaled outputs."""
+    one blind to scale (a negative cosine) does not move. None otherwise, if the loss refuses scaled outputs, or if
+    every output is within [-1, 1]: a softmax, sigmoid or tanh gives those, and scaling them leaves their range."""
     try:
         out = ad.output(model, False)
+        if not np.max(np.abs(to_numpy(out))) > 1.0:
+            return None
         losses = [ad.loss_of(out * scale) for scale in OUTPUT_SCALES]
     except Exception:  # noqa: BLE001 (structured outputs, a loss that checks its input's range)
         return None
@@ -1258,6 +1261,7 @@ def probe_overfit(ad, rep, steps, target, dead_threshold, min_samples, rounds=3)
     """
     blown = []  # (lr, loss it reached, steps) of the rates that diverged or left the loss higher than it started
     fell = []  # the rates at which the copy fell to one output for every sample (its ReLUs can die at a large step)
+    first_fall = None  # (lr, copy, what was switched off, losses) of the first of them
     q = max(steps // 4, 1)  # "the last steps" of a probe: still falling, flat, or ended higher than it began
     floor = perfect_loss(ad)
     for lr in PROBE_RATES:
@@ -1267,10 +1271,13 @@ def probe_overfit(ad, rep, steps, target, dead_threshold, min_samples, rounds=3)
         worse = not diverged and float(np.min(losses[-q:])) > float(losses[0])
         if not (diverged or worse) and lr != PROBE_RATES[-1] and _fell_to_one_answer(ad, model, losses, target, floor):
             fell.append(lr)
+            first_fall = first_fall or (lr, model, switched_off, losses)
             continue
         if not (diverged or worse) or (worse and lr == PROBE_RATES[-1]):
             break
         blown.append((lr, losses[-1], len(losses)))
+    if fell and (diverged or not _memorised(losses, target, floor)):  # a lower rate did no better: the fall stands
+        (lr, model, switched_off, losses), diverged, fell, blown = first_fall, False, [], []
     adam = f"Adam (lr {_rate(lr)})"
     first = float(losses[0])
     if diverged:
