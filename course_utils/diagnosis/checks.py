@@ -1269,7 +1269,8 @@ def probe_overfit(ad, rep, steps, target, dead_threshold, min_samples, rounds=3)
         switched_off = ad.switch_off_regularisers(model)  # the overfit test's rule: memorise with them off
         losses, diverged = _probe_rounds(ad, model, ad.probe_optimizer(model, lr), steps, target, rounds, floor)
         worse = not diverged and float(np.min(losses[-q:])) > float(losses[0])
-        if not (diverged or worse) and lr != PROBE_RATES[-1] and _fell_to_one_answer(ad, model, losses, target, floor):
+        collapsed = not (diverged or worse) and _fell_to_one_answer(ad, model, losses, target, floor)
+        if collapsed and lr != PROBE_RATES[-1]:
             fell.append(lr)
             first_fall = first_fall or (lr, model, switched_off, losses)
             continue
@@ -1277,7 +1278,7 @@ def probe_overfit(ad, rep, steps, target, dead_threshold, min_samples, rounds=3)
             break
         blown.append((lr, losses[-1], len(losses)))
     if fell and (diverged or not _memorised(losses, target, floor)):  # a lower rate did no better: the fall stands
-        (lr, model, switched_off, losses), diverged, fell, blown = first_fall, False, [], []
+        (lr, model, switched_off, losses), diverged, collapsed, fell, blown = first_fall, False, True, [], []
     adam = f"Adam (lr {_rate(lr)})"
     first = float(losses[0])
     if diverged:
@@ -1300,8 +1301,7 @@ def probe_overfit(ad, rep, steps, target, dead_threshold, min_samples, rounds=3)
         memorised, floor = _memorised(losses, target, floor), _floor_of(losses, floor)
         if check_floor(ad, rep, model, f"{len(losses)} steps of the overfit probe's {adam}", losses, memorised):
             pass  # "memorised" means nothing for a loss with no floor
-        elif _fell_to_one_answer(ad, model, losses, target, floor):
-            # fell from a bad start to one answer for all
+        elif collapsed:  # fell from a bad start to one answer for all
             rep.add("cannot-overfit", [f"{len(losses)} steps of {adam} on one batch of {ad.n}: loss {sig(first)} -> "
                                        f"{sig(final)}, a tenth of where it started",
                                        "but the model now gives the same output for every sample while the targets "
