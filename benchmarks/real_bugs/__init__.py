@@ -15,6 +15,7 @@ and research benchmarks, each with its fixed twin.
     python -m benchmarks.real_bugs --ninth         # only the ninth held-out set (ninth_*_cases.py)
     python -m benchmarks.real_bugs --tenth         # only the tenth held-out set (tenth_*_cases.py)
     python -m benchmarks.real_bugs --eleventh      # only the eleventh held-out set (eleventh_*_cases.py)
+    python -m benchmarks.real_bugs --twelfth       # only the twelfth held-out set (twelfth_*_cases.py)
 
 A case declares where the bug comes from (``source``), what it is and how it
 was fixed (``bug``, ``fix``, one sentence each), the catalogue codes that would
@@ -187,12 +188,23 @@ def eleventh_cases() -> list:
     return [c for part in _ELEVENTH_PARTS for c in part.CASES]
 
 
+_TWELFTH_PARTS = tuple(importlib.import_module(f".twelfth_{part}_cases", __name__) for part in "abcdef")
+
+
+def twelfth_cases() -> list:
+    """The twelfth held-out set (twelfth_a_cases.py ... twelfth_f_cases.py): bugs of defects4ML (Morovati et al.,
+    EMSE 2023), each with the benchmark's buggy and fixed programs, that no earlier set uses, in a fixed shuffled
+    order (twelfth_frame.txt), the parts built apart."""
+    return [c for part in _TWELFTH_PARTS for c in part.CASES]
+
+
 # The sets run once each, after the detectors were tuned on the others: the command-line flag's name -> the set.
 LATER_SETS = {"fresh": fresh_cases, "third": third_cases, "fourth": fourth_cases, "fifth": fifth_cases,
               "sixth": sixth_cases, "seventh": seventh_cases, "eighth": eighth_cases,
-              "ninth": ninth_cases, "tenth": tenth_cases, "eleventh": eleventh_cases}
+              "ninth": ninth_cases, "tenth": tenth_cases, "eleventh": eleventh_cases,
+              "twelfth": twelfth_cases}
 
 __all__ = ["Case", "case", "all_cases", "held_out_cases", "fresh_cases", "third_cases", "fourth_cases",
            "fifth_cases", "sixth_cases", "seventh_cases", "eighth_cases", "ninth_cases", "tenth_cases",
-           "eleventh_cases",
+           "eleventh_cases", "twelfth_cases",
            "LATER_SETS", "HELD_OUT_SO_IDS"]
