@@ -537,6 +537,25 @@ def watched_run(model, opt, x, y, steps, every, after_step=lambda i: None):
     return w
 
 
+def test_watch_a_loss_blown_up_at_the_first_steps_and_ending_far_above_its_first_value_is_lr_too_high():
+    """Adam at lr 100 takes the loss from about 1.1 to 1e5 in one step; it comes down from there but ends hundreds of
+    times above where it began. The blow-up sits inside the first fifth's median, so measured from that median alone
+    the loss 'fell' and watch said nothing (the twelfth held-out set's age classifier at Adam 100 got no finding)."""
+    x, y = data(64, 10, 3)
+
+    def run_on(lr):
+        model = mlp(10, 16, 3)
+        return watched_run(model, torch.optim.Adam(model.parameters(), lr=lr), x, y, 100, 5)
+
+    blown = run_on(100.0)
+    losses = np.asarray(blown.state.losses)
+    assert losses.max() > 1e4 * losses[0] and np.median(losses[-20:]) > 100 * losses[0]  # the run described above
+    report = blown.report()
+    assert "lr-too-high" in report.codes and "(first step)" in str(report), str(report)
+    healthy = run_on(1e-2).report()
+    assert healthy.codes == [] and "loss-trend" in healthy.passed, str(healthy)
+
+
 def test_watch_units_dying():
     x, y = data(64, 10, 3)
     model = mlp(10, 16, 3)

@@ -52,16 +52,24 @@ class _WatchState:
             if finite.size >= 10:
                 k = max(finite.size // 5, 2)
                 start, end = float(np.median(finite[:k])), float(np.median(finite[-k:]))
-                peak = float(finite.max())
+                first, peak = float(finite[0]), float(finite.max())
+                # a rate that blows the loss up at its first steps puts the blow-up in the first k steps' median,
+                # so the rise is also measured from the first loss, taken before any update
+                blown_up = first > 0 and peak > 10 * first and end > 2 * first
                 if peak > 10 * max(start, 1e-12) and end > 2 * start:
                     rep.add("lr-too-high", [f"loss rose from {sig(start)} (first {k} steps) to {sig(end)} "
                                             f"(last {k}), peak {sig(peak)}"])
+                elif blown_up:
+                    rep.add("lr-too-high", [f"loss rose from {sig(first)} (first step) to {sig(end)} (last {k}), "
+                                            f"peak {sig(peak)}: it came down from the peak but ended "
+                                            f"{sig(end / first)} times where it started"])
                 elif end >= 0.95 * start and not bad.size:
                     rep.add("loss-not-decreasing", [f"median loss of the first {k} steps {sig(start)}, of the last {k} "
                                                     f"{sig(end)} over {n} steps"])
                 else:
                     rep.passed.append("loss-trend")
-                    learned = f"the loss fell from {sig(start)} to {sig(end)} anyway" if end <= 0.5 * start else ""
+                    fell_by_half = end <= 0.5 * (min(start, first) if first > 0 else start)  # below where it began
+                    learned = f"the loss fell from {sig(start)} to {sig(end)} anyway" if fell_by_half else ""
             elif not bad.size:
                 rep.skip("loss-trend", f"{finite.size} finite losses recorded: need >= 10 to see a trend")
         if n and not np.all(np.isfinite(losses)):
