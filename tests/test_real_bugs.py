@@ -136,7 +136,7 @@ LATER_SETS = {  # prefix: (the set as listed, the sets built before it, least Ke
     "eleventh": (eleventh_cases(), (CASES, HELD_OUT, FRESH, THIRD, FOURTH, FIFTH, SIXTH, SEVENTH, EIGHTH, NINTH, TENTH),
                  4, 0),
     "twelfth": (twelfth_cases(), (CASES, HELD_OUT, FRESH, THIRD, FOURTH, FIFTH, SIXTH, SEVENTH, EIGHTH, NINTH, TENTH,
-                                  ELEVENTH), 0, 0),
+                                  ELEVENTH), 7, 0),
 }
 
 
