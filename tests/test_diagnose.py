@@ -4,6 +4,7 @@ Every detector has a case that must trigger it and one that must not; sizes
 vary between cases so that no check can key on our examples' shapes.
 """
 import copy
+import math
 
 import numpy as np
 import pytest
@@ -1961,11 +1962,52 @@ def test_a_loss_whose_floor_is_above_zero_is_memorised_down_to_that_floor():
     model = nn.Sequential(nn.Linear(8, 64), nn.ReLU(), nn.Linear(64, 4), nn.Sigmoid())
     report = diagnose(model, x, soft, nn.BCELoss())
     assert "cannot-overfit" not in report.codes and "overfit-one-batch" in report.passed, str(report)
-    assert any("of outputs equal to the targets is" in note for note in report.notes), str(report)
+    assert any("its value at outputs equal to the targets" in note for note in report.notes), str(report)
     stuck = nn.Sequential(nn.Linear(8, 64), nn.ReLU(), nn.Linear(64, 4), nn.Sigmoid())
     for p in stuck.parameters():
         p.requires_grad_(False)
     assert "overfit-one-batch" not in diagnose(stuck, x, soft, nn.BCELoss()).passed
+
+
+def _relabelled_repeats(classes=3):
+    """48 different inputs, then 16 of them again with another label: 32 samples no model can all get right."""
+    torch.manual_seed(0)
+    x = torch.randn(48, 8)
+    labels = torch.randint(0, classes, (48,))
+    x = torch.cat([x, x[:16]])
+    labels = torch.cat([labels, (labels[:16] + 1) % classes])
+    return x, labels
+
+
+def test_inputs_repeated_with_other_labels_set_the_overfit_tests_floor_for_logits_and_class_indices():
+    """The same input with two labels costs at least log 2 for each of them, whatever the model: the overfit test
+    measures the way down to that floor, or a healthy model on relabelled duplicates is told it cannot overfit."""
+    x, labels = _relabelled_repeats()
+    model = nn.Sequential(nn.Linear(8, 64), nn.ReLU(), nn.Linear(64, 3))
+    report = diagnose(model, x, labels, nn.CrossEntropyLoss())
+    assert "cannot-overfit" not in report.codes and "overfit-one-batch" in report.passed, str(report)
+    floor = math.log(2) * 32 / 64  # half the samples at log 2, the rest at 0
+    assert any(f"cannot go below {floor:.3g}" in note and "32 of the 64 samples share their input" in note
+               for note in report.notes), str(report)
+    stuck = nn.Sequential(nn.Linear(8, 64), nn.ReLU(), nn.Linear(64, 3))
+    stuck[0].requires_grad_(False)
+    with torch.no_grad():
+        stuck[0].weight.zero_()  # every sample gets the same hidden features: the floor is out of its reach
+    assert "cannot-overfit" in diagnose(stuck, x, labels, nn.CrossEntropyLoss()).codes
+
+
+def test_the_floor_of_relabelled_repeats_is_the_same_in_keras_and_for_one_hot_rows():
+    keras = pytest.importorskip("keras")
+    x, labels = _relabelled_repeats()
+    floor = math.log(2) * 32 / 64
+    for y, loss in ((labels.numpy(), "sparse_categorical_crossentropy"),
+                    (np.eye(3, dtype=np.float32)[labels.numpy()], "categorical_crossentropy")):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(64, activation="relu"),
+                                  keras.layers.Dense(3, activation="softmax")])
+        report = diagnose(model, x.numpy(), y, loss)
+        assert "overfit-one-batch" in report.passed, str(report)
+        assert any(f"cannot go below {floor:.3g}" in note for note in report.notes), str(report)
 
 
 class GeneratorStep(nn.Module):

@@ -1109,10 +1109,17 @@ UNKNOWN_FLOOR = 0.5  # a loss diagnose does not know: falling below this share o
 
 
 def perfect_loss(ad) -> float:
-    """The loss of outputs equal to the targets, where that is above zero: Poisson's y - y log y, a binary
-    cross-entropy's entropy of soft targets. A loss measured from 0 would call such a batch never memorised.
-    0 where the loss wants logits or class indices, or where it is a PyTorch loss diagnose does not know (its
-    input may be a log-rate or log-probabilities, not a value in the targets' space)."""
+    """The lowest loss any model can give this batch, where that is above zero.
+
+    Where the same input comes with different targets (a row repeated with another label), no model can give
+    both: the floor is the loss of each input's best single output (repeated_inputs_floor). Else it is the loss of
+    outputs equal to the targets: Poisson's y - y log y, a binary cross-entropy's entropy of soft targets. A loss
+    measured from 0 would call such a batch never memorised. 0 where the loss wants logits or class indices, or
+    where it is a PyTorch loss diagnose does not know (its input may be a log-rate or log-probabilities, not a
+    value in the targets' space)."""
+    repeated = repeated_inputs_floor(ad)
+    if repeated:
+        return repeated
     info = ad.info
     if info.expects == "logits" or (info.kind == "cross_entropy" and info.sparse) or (
             ad.framework == "torch" and info.kind is None):
@@ -1123,6 +1130,78 @@ def perfect_loss(ad) -> float:
     except Exception:  # noqa: BLE001  (targets the loss will not take as outputs)
         return 0.0
     return floor if math.isfinite(floor) and floor > 1e-6 else 0.0
+
+
+def repeated_inputs(ad):
+    """(each sample's group of identical inputs, how many samples share an input with a different target), or None
+    where no input repeats with another target, or where every input is the same (constant-inputs names that)."""
+    if is_structured(ad.x) or ad.n < 3:
+        return None
+    rows = np.asarray(to_numpy(ad.x)).reshape(ad.n, -1)
+    _, group = np.unique(rows, axis=0, return_inverse=True)
+    group = group.reshape(-1)
+    if not 2 <= group.max() + 1 < ad.n:
+        return None
+    targets = targets_as_read(ad)
+    first = np.zeros(group.max() + 1, dtype=int)
+    first[group[::-1]] = np.arange(ad.n)[::-1]  # each group's first sample
+    differs = np.any(targets != targets[first[group]], axis=1)
+    torn = np.isin(group, group[differs])  # every sample of a group whose targets disagree
+    return (group, int(torn.sum())) if torn.any() else None
+
+
+REPEATED_FLOOR_CLIP = 1e-7  # a probability of 0 as a logit or a log-probability: a finite value the loss can take
+
+
+def repeated_inputs_floor(ad) -> float:
+    """The lowest loss on a batch where the same input comes with different targets: each group of identical inputs
+    gets the best single output for its targets (their mean; their median under MAE; for class indices, the share
+    of each class), turned into what the loss wants (logits, log-probabilities) and scored by the loss itself.
+    0 where no input repeats with another target, or for a PyTorch loss diagnose does not know."""
+    found = repeated_inputs(ad)
+    info = ad.info
+    if found is None or (ad.framework == "torch" and info.kind is None):
+        return 0.0
+    group = found[0]
+    try:
+        y = np.asarray(to_numpy(ad.y))
+        if info.kind == "cross_entropy" and info.sparse:
+            if y.size != ad.n:  # a label per pixel or time step: not handled
+                return 0.0
+            labels = targets_as_read(ad)[:, 0].astype(int)
+            rows = np.eye(labels.max() + 1)[labels]  # one-hot over the classes the batch holds
+        else:
+            rows = y.reshape(ad.n, -1).astype(np.float64)
+        best = np.zeros((group.max() + 1, rows.shape[1]))
+        if info.kind == "mae":
+            for g in range(len(best)):
+                best[g] = np.median(rows[group == g], axis=0)
+        else:
+            np.add.at(best, group, rows)
+            best /= np.bincount(group)[:, None]
+        best = best[group]
+        if info.kind == "cross_entropy" and info.sparse:
+            shape = best.shape
+        else:
+            shape = y.shape
+        clipped = np.clip(best, REPEATED_FLOOR_CLIP, 1 - REPEATED_FLOOR_CLIP)
+        if info.expects == "logits" and info.kind == "binary_cross_entropy":
+            best = np.log(clipped) - np.log1p(-clipped)
+        elif info.expects in ("logits", "log_probabilities"):
+            best = np.log(clipped)
+        floor = ad.loss_of(ad.values(best.reshape(shape)))
+    except Exception:  # noqa: BLE001  (outputs of that shape the loss will not take)
+        return 0.0
+    return floor if math.isfinite(floor) and floor > 1e-6 else 0.0
+
+
+def floor_words(ad) -> str:
+    """What the overfit test's floor is, in words."""
+    found = repeated_inputs(ad) if repeated_inputs_floor(ad) else None
+    if found:
+        return (f"the lowest any model can reach: {found[1]} of the {ad.n} samples share their input with a sample "
+                "of another target")
+    return "its value at outputs equal to the targets"
 
 
 def _floor_of(losses, floor) -> float:
@@ -1311,8 +1390,9 @@ def probe_overfit(ad, rep, steps, target, dead_threshold, min_samples, rounds=3)
             if fell:
                 rep.notes.append(f"{fell_first}; there it memorised the batch")
             if floor:
-                rep.notes.append(f"{ad.info.name} of outputs equal to the targets is {sig(floor)}, not 0; the overfit "
-                                 f"probe brought the loss from {sig(first)} to {sig(best)}, close to it: memorised")
+                rep.notes.append(f"{ad.info.name} cannot go below {sig(floor)} on this batch, {floor_words(ad)}; the "
+                                 f"overfit probe brought the loss from {sig(first)} to {sig(best)}, close to it: "
+                                 "memorised")
             if switched_off:  # the overfit test's rule, said so: the student's own test must switch them off too
                 rep.notes.append(f"the overfit probe memorised the batch with {' and '.join(switched_off)} switched "
                                  "off; run your own overfit test without them too")
@@ -1329,8 +1409,7 @@ def probe_overfit(ad, rep, steps, target, dead_threshold, min_samples, rounds=3)
         else:
             evidence = [f"{len(losses)} steps of {adam} on one batch of {ad.n}: loss {sig(first)} -> {sig(final)} "
                         f"(goal: below {sig(floor + target * (first - floor))}"
-                        + (f", a tenth of the way down to {sig(floor)}, its value at outputs equal to the targets)"
-                           if floor else ")"),
+                        + (f", a tenth of the way down to {sig(floor)}, {floor_words(ad)})" if floor else ")"),
                         f"flat: the last {q} steps lowered it by less than 5%"]
             if parameters < values and first - best > STILL_LOSS * abs(first):
                 # too few parameters to interpolate: the loss stops at the best fit this model has, not at a bug
