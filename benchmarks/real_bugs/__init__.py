@@ -16,6 +16,7 @@ and research benchmarks, each with its fixed twin.
     python -m benchmarks.real_bugs --tenth         # only the tenth held-out set (tenth_*_cases.py)
     python -m benchmarks.real_bugs --eleventh      # only the eleventh held-out set (eleventh_*_cases.py)
     python -m benchmarks.real_bugs --twelfth       # only the twelfth held-out set (twelfth_*_cases.py)
+    python -m benchmarks.real_bugs --thirteenth    # only the thirteenth held-out set (thirteenth_*_cases.py)
 
 A case declares where the bug comes from (``source``), what it is and how it
 was fixed (``bug``, ``fix``, one sentence each), the catalogue codes that would
@@ -198,13 +199,23 @@ def twelfth_cases() -> list:
     return [c for part in _TWELFTH_PARTS for c in part.CASES]
 
 
+_THIRTEENTH_PARTS = tuple(importlib.import_module(f".thirteenth_{part}_cases", __name__) for part in "abcdef")
+
+
+def thirteenth_cases() -> list:
+    """The thirteenth held-out set (thirteenth_a_cases.py ... thirteenth_f_cases.py): Stack Overflow programs of
+    SFData (TENSFA), each with the poster's program and the researchers' repair, that no earlier set uses, in a fixed
+    shuffled order (thirteenth_frame.txt, its first 60 entries), the parts built apart."""
+    return [c for part in _THIRTEENTH_PARTS for c in part.CASES]
+
+
 # The sets run once each, after the detectors were tuned on the others: the command-line flag's name -> the set.
 LATER_SETS = {"fresh": fresh_cases, "third": third_cases, "fourth": fourth_cases, "fifth": fifth_cases,
               "sixth": sixth_cases, "seventh": seventh_cases, "eighth": eighth_cases,
               "ninth": ninth_cases, "tenth": tenth_cases, "eleventh": eleventh_cases,
-              "twelfth": twelfth_cases}
+              "twelfth": twelfth_cases, "thirteenth": thirteenth_cases}
 
 __all__ = ["Case", "case", "all_cases", "held_out_cases", "fresh_cases", "third_cases", "fourth_cases",
            "fifth_cases", "sixth_cases", "seventh_cases", "eighth_cases", "ninth_cases", "tenth_cases",
-           "eleventh_cases", "twelfth_cases",
+           "eleventh_cases", "twelfth_cases", "thirteenth_cases",
            "LATER_SETS", "HELD_OUT_SO_IDS"]
