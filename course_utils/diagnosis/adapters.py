@@ -220,14 +220,43 @@ class KerasAdapter:
 
         try:
             return clone()
-        except Exception:  # noqa: BLE001
-            if not getattr(self.original, "compiled", False):
-                raise
-        self.original.compiled = False  # read by clone_model alone, and put back at once
+        except Exception as error:  # noqa: BLE001
+            first_error = error
+        if getattr(self.original, "compiled", False):
+            self.original.compiled = False  # read by clone_model alone, and put back at once
+            try:
+                return clone()
+            except Exception:  # noqa: BLE001
+                pass
+            finally:
+                self.original.compiled = True
+        anew = self._subclass_anew()
+        if anew is None:
+            raise first_error
+        return anew
+
+    def _subclass_anew(self):
+        """A subclassed Model whose __init__ takes no arguments (the tutorials' ``class Net(keras.Model)``), which
+        clone_model cannot rebuild from its config: made anew by calling its class and built on one sample. None
+        where __init__ wants arguments, or where the new model shares a weight with the original (layers made
+        outside the class and handed in: training the copy would train the student's model)."""
+        import inspect
+
+        cls = type(self.original)
+        if not isinstance(self.original, self.keras.Model) or cls in (self.keras.Model, self.keras.Sequential):
+            return None
         try:
-            return clone()
-        finally:
-            self.original.compiled = True
+            inspect.signature(cls).bind()
+            model = cls()
+            model(map_inputs(lambda array: array[:1], self.x))
+        except Exception:  # noqa: BLE001  (arguments wanted, or a model that cannot run: the first error says why)
+            return None
+        theirs = {id(w) for w in self.original.weights}
+        mine = [w.shape for w in model.weights]
+        if any(id(w) in theirs for w in model.weights) or (
+                self.original.weights and mine != [w.shape for w in self.original.weights]):
+            return None
+        return model
 
     def _own_classes(self) -> dict:
         """Class name -> class, for the layers of the model and the cells of its recurrent layers: a cell class of

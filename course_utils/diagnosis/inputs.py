@@ -237,15 +237,29 @@ def check_loss_arguments(ad, rep, out_t, problem):
             return
 
 
+def _one_hot(values: np.ndarray) -> bool:
+    """Every value 0 or 1 and a single 1 along the last axis (Keras's class axis)."""
+    return bool(set(np.unique(values)) <= {0, 1} and np.all(values.sum(axis=-1) == 1))
+
+
 def check_target_dtype(ad, rep, out_t, problem):
     """PyTorch: integer targets that a binary or regression loss refuses, where float targets are taken; integer
-    one-hot rows (or masks) of the output's shape, which CrossEntropyLoss refuses: it takes class indices."""
+    one-hot rows (or masks) of the output's shape, which CrossEntropyLoss refuses: it takes class indices.
+    Keras: one-hot rows of the output's shape, which a sparse cross-entropy refuses: it takes class indices."""
     y = ad.y
-    if ad.framework != "torch" or y.is_floating_point():
+    if ad.framework == "keras":
+        sparse = ad.info.kind == "cross_entropy" and ad.info.sparse
+        if sparse and tuple(y.shape) == tuple(out_t.shape) and y.ndim >= 2 and _one_hot(y):
+            rep.add("labels-not-class-indices",
+                    [f"the targets are one-hot rows of the output's shape {tuple(y.shape)}, and {ad.info.name} "
+                     f"refuses them ({problem})", "it takes one class index per sample"],
+                    fix="Give the loss class indices, y.argmax(axis=-1); or keep the one-hot rows and train with "
+                        "categorical_crossentropy.")
+        return
+    if y.is_floating_point():
         return
     if ad.info.kind == "cross_entropy" and tuple(y.shape) == tuple(out_t.shape) and y.ndim >= 2:
-        values = to_numpy(y)
-        if set(np.unique(values)) <= {0, 1} and np.all(values.sum(axis=1) == 1):
+        if _one_hot(np.moveaxis(to_numpy(y), 1, -1)):  # PyTorch's class axis is 1
             rep.add("labels-not-class-indices",
                     [f"the targets are integer one-hot {'rows' if y.ndim == 2 else 'masks'} of the output's shape "
                      f"{tuple(y.shape)}, and {ad.info.name} refuses them ({problem})",
