@@ -1108,8 +1108,9 @@ PROBE_RATES = (1e-2, 1e-3, 1e-4)  # the overfit probe's Adam: the next one only 
 UNKNOWN_FLOOR = 0.5  # a loss diagnose does not know: falling below this share of its first value is progress
 
 
-def perfect_loss(ad) -> float:
-    """The lowest loss any model can give this batch, where that is above zero.
+def perfect_loss(ad) -> tuple:
+    """(the lowest loss any model can give this batch, where that is above zero, else 0; what that floor is, in
+    words).
 
     Where the same input comes with different targets (a row repeated with another label), no model can give
     both: the floor is the loss of each input's best single output (repeated_inputs_floor). Else it is the loss of
@@ -1117,19 +1118,20 @@ def perfect_loss(ad) -> float:
     measured from 0 would call such a batch never memorised. 0 where the loss wants logits or class indices, or
     where it is a PyTorch loss diagnose does not know (its input may be a log-rate or log-probabilities, not a
     value in the targets' space)."""
-    repeated = repeated_inputs_floor(ad)
+    repeated, torn = repeated_inputs_floor(ad)
     if repeated:
-        return repeated
+        return repeated, (f"the lowest any model can reach: {torn} of the {ad.n} samples share their input with a "
+                          "sample of another target")
     info = ad.info
     if info.expects == "logits" or (info.kind == "cross_entropy" and info.sparse) or (
             ad.framework == "torch" and info.kind is None):
-        return 0.0
+        return 0.0, ""
     try:
         y = np.asarray(to_numpy(ad.y), dtype=np.float32)
         floor = ad.loss_of(ad.values(y))
     except Exception:  # noqa: BLE001  (targets the loss will not take as outputs)
-        return 0.0
-    return floor if math.isfinite(floor) and floor > 1e-6 else 0.0
+        return 0.0, ""
+    return (floor, "its value at outputs equal to the targets") if math.isfinite(floor) and floor > 1e-6 else (0.0, "")
 
 
 def repeated_inputs(ad):
@@ -1155,25 +1157,28 @@ def repeated_inputs(ad):
 REPEATED_FLOOR_CLIP = 1e-7  # a probability of 0 as a logit or a log-probability: a finite value the loss can take
 
 
-def repeated_inputs_floor(ad) -> float:
-    """The lowest loss on a batch where the same input comes with different targets: each group of identical inputs
-    gets the best single output for its targets (their mean; their median under MAE; for class indices, the share
-    of each class), turned into what the loss wants (logits, log-probabilities) and scored by the loss itself.
-    0 where no input repeats with another target, or for a PyTorch loss diagnose does not know."""
+def repeated_inputs_floor(ad) -> tuple:
+    """(the lowest loss on a batch where the same input comes with different targets, how many samples share an
+    input with another target): each group of identical inputs gets the best single output for its targets (their
+    mean; their median under MAE; for class indices, the share of each class), turned into what the loss wants
+    (logits, log-probabilities) and scored by the loss itself. (0, 0) where no input repeats with another target,
+    or for a PyTorch loss diagnose does not know."""
     found = repeated_inputs(ad)
     info = ad.info
     if found is None or (ad.framework == "torch" and info.kind is None):
-        return 0.0
-    group = found[0]
+        return 0.0, 0
+    group, torn = found
     try:
         y = np.asarray(to_numpy(ad.y))
         if info.kind == "cross_entropy" and info.sparse:
             if y.size != ad.n:  # a label per pixel or time step: not handled
-                return 0.0
+                return 0.0, 0
             labels = targets_as_read(ad)[:, 0].astype(int)
             rows = np.eye(labels.max() + 1)[labels]  # one-hot over the classes the batch holds
+            shape = rows.shape
         else:
             rows = y.reshape(ad.n, -1).astype(np.float64)
+            shape = y.shape
         best = np.zeros((group.max() + 1, rows.shape[1]))
         if info.kind == "mae":
             for g in range(len(best)):
@@ -1182,10 +1187,6 @@ def repeated_inputs_floor(ad) -> float:
             np.add.at(best, group, rows)
             best /= np.bincount(group)[:, None]
         best = best[group]
-        if info.kind == "cross_entropy" and info.sparse:
-            shape = best.shape
-        else:
-            shape = y.shape
         clipped = np.clip(best, REPEATED_FLOOR_CLIP, 1 - REPEATED_FLOOR_CLIP)
         if info.expects == "logits" and info.kind == "binary_cross_entropy":
             best = np.log(clipped) - np.log1p(-clipped)
@@ -1193,17 +1194,8 @@ def repeated_inputs_floor(ad) -> float:
             best = np.log(clipped)
         floor = ad.loss_of(ad.values(best.reshape(shape)))
     except Exception:  # noqa: BLE001  (outputs of that shape the loss will not take)
-        return 0.0
-    return floor if math.isfinite(floor) and floor > 1e-6 else 0.0
-
-
-def floor_words(ad) -> str:
-    """What the overfit test's floor is, in words."""
-    found = repeated_inputs(ad) if repeated_inputs_floor(ad) else None
-    if found:
-        return (f"the lowest any model can reach: {found[1]} of the {ad.n} samples share their input with a sample "
-                "of another target")
-    return "its value at outputs equal to the targets"
+        return 0.0, 0
+    return (floor, torn) if math.isfinite(floor) and floor > 1e-6 else (0.0, 0)
 
 
 def _floor_of(losses, floor) -> float:
@@ -1256,7 +1248,7 @@ def _memorises(ad, variant, steps, target, rounds) -> tuple | None:
     (first loss, best loss, steps) if it memorised the batch, else None."""
     model = ad.copy()
     ad.switch_off_regularisers(model)
-    floor = perfect_loss(variant)
+    floor = perfect_loss(variant)[0]
     losses, diverged = _probe_rounds(variant, model, ad.probe_optimizer(model, PROBE_RATES[0]), steps, target, rounds,
                                      floor)
     if diverged or not _memorised(losses, target, floor):
@@ -1344,7 +1336,7 @@ def probe_overfit(ad, rep, steps, target, dead_threshold, min_samples, rounds=3)
     fell = []  # the rates at which the copy fell to one output for every sample (its ReLUs can die at a large step)
     first_fall = None  # (lr, copy, what was switched off, losses) of the first of them
     q = max(steps // 4, 1)  # "the last steps" of a probe: still falling, flat, or ended higher than it began
-    floor = perfect_loss(ad)
+    floor, floor_said = perfect_loss(ad)
     for lr in PROBE_RATES:
         model = ad.copy()
         switched_off = ad.switch_off_regularisers(model)  # the overfit test's rule: memorise with them off
@@ -1392,7 +1384,7 @@ def probe_overfit(ad, rep, steps, target, dead_threshold, min_samples, rounds=3)
             if fell:
                 rep.notes.append(f"{fell_first}; there it memorised the batch")
             if floor:
-                rep.notes.append(f"{ad.info.name} cannot go below {sig(floor)} on this batch, {floor_words(ad)}; the "
+                rep.notes.append(f"{ad.info.name} cannot go below {sig(floor)} on this batch, {floor_said}; the "
                                  f"overfit probe brought the loss from {sig(first)} to {sig(best)}, close to it: "
                                  "memorised")
             if switched_off:  # the overfit test's rule, said so: the student's own test must switch them off too
@@ -1411,7 +1403,7 @@ def probe_overfit(ad, rep, steps, target, dead_threshold, min_samples, rounds=3)
         else:
             evidence = [f"{len(losses)} steps of {adam} on one batch of {ad.n}: loss {sig(first)} -> {sig(final)} "
                         f"(goal: below {sig(floor + target * (first - floor))}"
-                        + (f", a tenth of the way down to {sig(floor)}, {floor_words(ad)})" if floor else ")"),
+                        + (f", a tenth of the way down to {sig(floor)}, {floor_said})" if floor else ")"),
                         f"flat: the last {q} steps lowered it by less than 5%"]
             if parameters < values and first - best > STILL_LOSS * abs(first):
                 # too few parameters to interpolate: the loss stops at the best fit this model has, not at a bug
