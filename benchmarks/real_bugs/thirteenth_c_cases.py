@@ -17,6 +17,7 @@ from torch import nn
 from . import case, data
 from .fresh_cases import _rng
 from .keras_cases import _keras, _sequential
+from .ninth_f_cases import _digit_colour_images
 
 
 # --- an LSTM declared for (1, 20) inputs fed windows of 20 steps x 1 feature (SFData s42585356) -------------------
@@ -60,18 +61,10 @@ def _build_keras_dense_input_shape_from_rows(buggy):
 
 # --- a VGG-style network declared channels first, (3, rows, cols), under channels-last Keras (SFData s39815518) ----
 
-def _rgb_digits(n=128):
-    """scikit-learn's 8x8 digits scaled to [0, 1], with the grey value copied into three colour channels, as
-    (n, 8, 8, 3), and their labels 0..9."""
-    x, labels = data.digits(n)
-    x = np.repeat((x / 16.0).reshape(-1, 8, 8, 1), 3, axis=3).astype(np.float32)
-    return x, labels
-
-
 def _build_keras_vgg_channels_first_input_shape(buggy):
     keras = _keras()
     L = keras.layers
-    x, labels = _rgb_digits()
+    x, labels = _digit_colour_images()
     y = data.one_hot(labels, 10)
 
     def block(filters):
@@ -141,7 +134,7 @@ def _build_keras_three_folder_cnn_one_hot_sparse_ce(buggy):
 def _build_keras_single_image_without_batch_axis(buggy):
     keras = _keras()
     L = keras.layers
-    x, labels = _rgb_digits(1)  # the first training image (a 0), (8, 8, 3)
+    x, labels = _digit_colour_images(1)  # the first training image (a 0), (8, 8, 3)
     # padded by one blank pixel on each side to 10x10, so that an image without its batch axis has as many rows as
     # its one-hot label has classes (10): the benchmark's tests ask len(x) == len(y) of every twin
     image = np.pad(x[0], ((1, 1), (1, 1), (0, 0)))
