@@ -241,6 +241,56 @@ def test_inputs_the_model_takes_only_rearranged_are_named_and_the_checks_run_on_
     assert "input-layout" not in diagnose(model, fixed, LABELS, loss, steps=0).codes
 
 
+@pytest.mark.parametrize("framework", ["torch", "keras"])
+def test_images_kept_with_an_extra_axis_of_length_one_are_named_with_the_squeeze(framework):
+    """Images stacked as (n, 1, h, w, c) (SFData's post 54581919): the model takes them once axis 1 is dropped."""
+    images = RNG.normal(size=(N, 1, 8, 8, 3)).astype("float32")
+    if framework == "torch":
+        model, x, loss = _torch_conv(), images.transpose(0, 1, 4, 2, 3).copy(), nn.CrossEntropyLoss()
+    else:
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3), keras.layers.Flatten(),
+                                  keras.layers.Dense(3)])
+        x, loss = images, keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    report = diagnose(model, x, LABELS, loss, steps=0)
+    assert "input-layout" in report.codes and "np.squeeze(x, axis=1)" in str(report), str(report)
+    assert "input-layout" not in diagnose(model, x[:, 0], LABELS, loss, steps=0).codes
+
+
+def test_stacked_recurrent_layers_without_return_sequences_are_named_not_raised():
+    """The second LSTM gets the first one's last step only, (n, units), where it needs (n, steps, units). Keras
+    refuses such a model when it declares its input; built by the data, it fails at its first call."""
+    def stacked(return_sequences):
+        keras.utils.set_random_seed(0)
+        return keras.Sequential([keras.layers.LSTM(5, return_sequences=return_sequences), keras.layers.LSTM(5),
+                                 keras.layers.Dense(3)])
+
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    report = diagnose(stacked(False), SEQUENCES, LABELS, loss, steps=0)  # raised "could not run on x" before
+    finding = report.finding("layer-size-mismatch")
+    assert "needs sequences, (samples, steps, features), and receives one vector per sample" in finding.evidence[0]
+    assert "returns only its last step" in finding.evidence[1] and "return_sequences=True" in finding.fix
+    assert "layer-size-mismatch" not in diagnose(stacked(True), SEQUENCES, LABELS, loss, steps=0).codes
+
+
+def test_a_keras_reshape_to_a_fixed_width_that_meets_larger_maps_is_a_layer_size_mismatch_not_a_raise():
+    """A TensorFlow 1 tutorial's reshape(-1, 7*7*8) kept for 8x12 images (SFData's post 46137364): TensorFlow's
+    words do not say how many samples ran, so one sample is run alone to count its values."""
+    def net(width):
+        keras.utils.set_random_seed(0)
+        return keras.Sequential([keras.layers.Conv2D(8, 3, padding="same"), keras.layers.MaxPool2D(),
+                                 keras.layers.Lambda(lambda t: keras.ops.reshape(t, (-1, width)),
+                                                     output_shape=(width,)),
+                                 keras.layers.Dense(3)])
+
+    wide = RNG.normal(size=(N, 8, 12, 1)).astype("float32")  # 4 x 6 maps of 8 channels: 192 values per sample
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    report = diagnose(net(7 * 7 * 8), wide, LABELS, loss, steps=0)
+    assert report.codes == ["layer-size-mismatch"], str(report)
+    assert "a reshape to (-1, 392) met 192 values for one sample, not 392" in str(report)
+    assert "layer-size-mismatch" not in diagnose(net(192), wide, LABELS, loss, steps=0).codes
+
+
 def test_a_float64_tensor_a_torch_model_refuses_is_named_although_diagnose_can_cast_it():
     model = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 3))
     report = diagnose(model, torch.as_tensor(X, dtype=torch.float64), LABELS, nn.CrossEntropyLoss(), steps=0)

@@ -68,6 +68,8 @@ class TorchAdapter:
     def copy(self):
         return copy.deepcopy(self.original)
 
+    copy_for_shapes = copy  # a copy to run layer by layer when the model refuses x (KerasAdapter's may be unbuilt)
+
     def has_batchnorm(self, model):
         return any(isinstance(m, self.nn.modules.batchnorm._BatchNorm) for m in model.modules())
 
@@ -288,6 +290,14 @@ class KerasAdapter:
             if hasattr(mine, "finalize_state"):  # an adapted Normalization: set_weights leaves its mean at 0
                 mine.finalize_state()
         return clone
+
+    def copy_for_shapes(self):
+        """A copy to run layer by layer when the model refuses x: the built copy, or, for a model never built that
+        cannot run on x, its clone unbuilt (the student's model has no weights yet, so there are none to copy)."""
+        try:
+            return self.copy()
+        except ValueError:  # the clone was built on one sample and refused it
+            return self._clone()
 
     def has_batchnorm(self, model):
         return any(type(l).__name__ == "BatchNormalization" for l in keras_layers(model))

@@ -138,10 +138,10 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
             rep.skip("every other check", "the model cannot run on images of this size")
             return rep
         if not layout:
-            code, evidence = refusing_layer(ad, ad.copy())
+            code, evidence, fix = refusing_layer(ad, ad.copy_for_shapes())
             folded = [] if code else reshape_refused(ad, refused)
             if code:
-                rep.add(code, evidence)
+                rep.add(code, evidence, fix=fix or "")
             elif folded:
                 rep.add("layer-size-mismatch", folded, fix=RESHAPE_FIX)
             else:

@@ -2,7 +2,7 @@
 
 A model that cannot run on ``x`` is tried on a few rearrangements of it that fix the common layout bugs
 (whole numbers where float32 is needed, a missing feature or channel axis, channels on the wrong side, two
-axes swapped); the first one it runs
+axes swapped, an extra axis of length one); the first one it runs
 on is named, and the other checks run on it. PyTorch refuses a float64 tensor for float32 weights, and
 its binary losses refuse integer targets, where diagnose itself would quietly cast them.
 """
@@ -35,8 +35,14 @@ def _layouts(array: np.ndarray) -> list:
     if rank == 4:
         return [("with channels moved first, axes (0, 3, 1, 2)", array.transpose(0, 3, 1, 2)),
                 ("with channels moved last, axes (0, 2, 3, 1)", array.transpose(0, 2, 3, 1)),
-                ("flattened, x.reshape(len(x), -1)", array.reshape(n, -1))]
-    return []
+                ("flattened, x.reshape(len(x), -1)", array.reshape(n, -1))] + _squeezed(array)
+    return _squeezed(array)
+
+
+def _squeezed(array: np.ndarray) -> list:
+    """An axis of length one that a sample does not need (images kept as (n, 1, h, w, c) after stacking), dropped."""
+    return [(f"with its axis {axis} of length one dropped, np.squeeze(x, axis={axis})", array.squeeze(axis))
+            for axis in range(1, array.ndim) if array.shape[axis] == 1]
 
 
 def runnable_layout(ad) -> str:
@@ -96,13 +102,25 @@ RESHAPE_FIX = ("Reshape with the batch axis kept, x.view(x.size(0), -1) or nn.Fl
 
 def reshape_refused(ad, refused: Exception) -> list:
     """Evidence that a reshape with a fixed feature count, x.view(-1, k), met a batch whose samples do not hold k
-    values each (PyTorch's words: "shape '[-1, k]' is invalid for input of size N"), else []."""
+    values each (PyTorch's words: "shape '[-1, k]' is invalid for input of size N"; TensorFlow's: "Input to reshape
+    is a tensor with N values, but the requested shape requires a multiple of k"), else []."""
     words = re.search(r"shape '\[-1, (\d+)\]' is invalid for input of size (\d+)", str(refused))
+    if words:
+        wanted, size = int(words.group(1)), int(words.group(2))
+        return [str(refused), f"a reshape to (-1, {wanted}) met {size} values for a batch of {ad.n}: "
+                              f"{size / ad.n:g} per sample, not {wanted}, so the -1 cannot keep one row per sample"]
+    if ad.framework != "keras" or "requested shape requires a multiple of" not in str(refused):
+        return []
+    try:  # TensorFlow's words do not say how many samples ran (a Keras model is built on one): run one alone
+        ad.output(ad.copy(), False, map_inputs(lambda a: a[:1], ad.x))
+        return []
+    except Exception as e:  # noqa: BLE001
+        words = re.search(r"tensor with (\d+) values, but the requested shape requires a multiple of (\d+)", str(e))
     if not words:
         return []
-    wanted, size = int(words.group(1)), int(words.group(2))
-    return [str(refused), f"a reshape to (-1, {wanted}) met {size} values for a batch of {ad.n}: {size / ad.n:g} per "
-                          f"sample, not {wanted}, so the -1 cannot keep one row per sample"]
+    size, wanted = int(words.group(1)), int(words.group(2))
+    return [str(refused), f"a reshape to (-1, {wanted}) met {size} values for one sample, not {wanted}, so the -1 "
+                          "cannot keep one row per sample"]
 
 
 BATCH_SIZE_FIX = ("Take the batch size from the input where the model needs one (keras.ops.shape(x)[0], "

@@ -17,8 +17,8 @@ SAMPLES = 4  # enough to run the layers; the shapes do not depend on the batch
 @dataclass
 class LayerCall:
     name: str
-    kind: str  # "dense" or "conv"
-    width: int | None  # the features (Dense/Linear) or channels (convolution) the layer was built for
+    kind: str  # "dense", "conv" or "recurrent"
+    width: int | None  # the features (Dense/Linear, recurrent) or channels (convolution) the layer was built for
     received: tuple  # the shape of its input, batch axis included
     returned: tuple | None  # the shape of its output; None when the layer refused its input
 
@@ -33,17 +33,23 @@ def _torch_calls(ad, model):
     calls, handles = [], []
 
     def entered(module, inputs, name):
-        width = module.in_features if isinstance(module, nn.Linear) else module.in_channels
-        kind = "dense" if isinstance(module, nn.Linear) else "conv"
+        if isinstance(module, nn.Linear):
+            kind, width = "dense", module.in_features
+        elif isinstance(module, nn.RNNBase):
+            kind, width = "recurrent", module.input_size
+        else:
+            kind, width = "conv", module.in_channels
         if inputs and ad.torch.is_tensor(inputs[0]):
             calls.append(LayerCall(name, kind, width, _shape(inputs[0]), None))
 
     def left(module, inputs, output):
+        output = output[0] if isinstance(output, tuple) else output  # a recurrent layer's (outputs, state)
         if calls and ad.torch.is_tensor(output):
             calls[-1].returned = _shape(output)
 
+    watched = (nn.Linear, nn.modules.conv._ConvNd, nn.RNNBase)
     for name, m in model.named_modules():
-        if isinstance(m, (nn.Linear, nn.modules.conv._ConvNd)) and not isinstance(m, nn.modules.lazy.LazyModuleMixin):
+        if isinstance(m, watched) and not isinstance(m, nn.modules.lazy.LazyModuleMixin):
             handles.append(m.register_forward_pre_hook(lambda mod, i, name=name: entered(mod, i, name)))
             handles.append(m.register_forward_hook(left))
     try:
@@ -56,15 +62,21 @@ def _torch_calls(ad, model):
             h.remove()
 
 
+RECURRENT = ("LSTM", "GRU", "SimpleRNN", "RNN")
+
+
 def _keras_width(layer):
-    kernel = getattr(layer, "kernel", None)
+    recurrent = type(layer).__name__ in RECURRENT
+    kernel = getattr(getattr(layer, "cell", None), "kernel", None) if recurrent else getattr(layer, "kernel", None)
     if kernel is None:
         return None
-    return int(kernel.shape[0] if type(layer).__name__ == "Dense" else kernel.shape[-2])
+    return int(kernel.shape[0] if type(layer).__name__ == "Dense" or recurrent else kernel.shape[-2])
 
 
 def _keras_kind(layer):
     name = type(layer).__name__
+    if name in RECURRENT:
+        return "recurrent"
     return "dense" if name == "Dense" else "conv" if name.startswith("Conv") and "Transpose" not in name else None
 
 
@@ -109,33 +121,50 @@ def _per_sample(shape) -> int | None:
     return int(np.prod(dims)) if all(isinstance(d, int) for d in dims) else None
 
 
+RETURN_SEQUENCES_FIX = ("Give the recurrent layer before it return_sequences=True, so that it hands on every step, "
+                        "(samples, steps, units), and keep return_sequences=False on the last one only (or Flatten "
+                        "after it).")
+
+
 def refusing_layer(ad, model) -> tuple:
-    """For a model that cannot run on x: (code, evidence) naming the layer that refused and why, or ("", [])."""
+    """For a model that cannot run on x: (code, evidence, fix or None) naming the layer that refused and why, or
+    ("", [], None)."""
     calls, error = layer_calls(ad, model)
-    if error is None or not calls or calls[-1].returned is not None or calls[-1].width is None:
-        return "", []
+    if error is None or not calls or calls[-1].returned is not None:
+        return "", [], None
     call = calls[-1]
     got = call.received
+    if call.kind == "recurrent" and ad.framework == "keras" and len(got) == 2:  # (PyTorch takes it as one sequence)
+        evidence = [f"the recurrent layer {call.name} needs sequences, (samples, steps, features), and receives one "
+                    f"vector per sample, shape {got}: {error_text(error)}"]
+        before = [c for c in calls[:-1] if c.kind == "recurrent" and c.returned == got]
+        if not before:
+            return "layer-size-mismatch", evidence, None
+        evidence.append(f"{before[-1].name}, the recurrent layer before it, returns only its last step "
+                        "(return_sequences=False)")
+        return "layer-size-mismatch", evidence, RETURN_SEQUENCES_FIX
+    if call.width is None:
+        return "", [], None
     if call.kind == "conv":
         channels = got[1] if ad.framework == "torch" else got[-1]
         if channels == call.width:
-            return "", []
+            return "", [], None
         return "layer-size-mismatch", [f"the convolution {call.name} was built for {call.width} input channels and "
-                                       f"receives {channels} (its input has shape {got}): {error_text(error)}"]
+                                       f"receives {channels} (its input has shape {got}): {error_text(error)}"], None
     flat = _per_sample(got)
-    if len(got) > 2 and flat == call.width:
+    if len(got) > 2 and flat == call.width and call.kind == "dense":
         return "missing-flatten", [f"{call.name} was built for {call.width} features, the flattened size of the "
-                                   f"feature maps of shape {got[1:]} it receives unflattened: {error_text(error)}"]
+                                   f"feature maps of shape {got[1:]} it receives unflattened: {error_text(error)}"], None
     if got[-1] == call.width:
-        return "", []
+        return "", [], None
     evidence = [f"{call.name} was built for {call.width} input features and receives {got[-1]} (its input has shape "
                 f"{got}): {error_text(error)}"]
-    if len(got) > 2:
+    if len(got) > 2 and call.kind == "dense":
         evidence.append(f"its input is not flattened either: flattened, it would have {flat} features per sample")
     declared = _declared_input(ad, model)
     if declared:
         evidence.append(declared)
-    return "layer-size-mismatch", evidence
+    return "layer-size-mismatch", evidence, None
 
 
 def _declared_input(ad, model) -> str:
