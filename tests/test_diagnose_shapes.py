@@ -243,7 +243,7 @@ def test_inputs_the_model_takes_only_rearranged_are_named_and_the_checks_run_on_
 
 @pytest.mark.parametrize("framework", ["torch", "keras"])
 def test_images_kept_with_an_extra_axis_of_length_one_are_named_with_the_squeeze(framework):
-    """Images stacked as (n, 1, h, w, c) (SFData's post 54581919): the model takes them once axis 1 is dropped."""
+    """Images stacked as (n, 1, h, w, c) (SFData's post 35673874): the model takes them once axis 1 is dropped."""
     images = RNG.normal(size=(N, 1, 8, 8, 3)).astype("float32")
     if framework == "torch":
         model, x, loss = _torch_conv(), images.transpose(0, 1, 4, 2, 3).copy(), nn.CrossEntropyLoss()
@@ -274,7 +274,7 @@ def test_stacked_recurrent_layers_without_return_sequences_are_named_not_raised(
 
 
 def test_a_keras_reshape_to_a_fixed_width_that_meets_larger_maps_is_a_layer_size_mismatch_not_a_raise():
-    """A TensorFlow 1 tutorial's reshape(-1, 7*7*8) kept for 8x12 images (SFData's post 46137364): TensorFlow's
+    """A TensorFlow 1 tutorial's reshape(-1, 7*7*8) kept for 8x12 images (SFData's post 33974231): TensorFlow's
     words do not say how many samples ran, so one sample is run alone to count its values."""
     def net(width):
         keras.utils.set_random_seed(0)
@@ -289,6 +289,46 @@ def test_a_keras_reshape_to_a_fixed_width_that_meets_larger_maps_is_a_layer_size
     assert report.codes == ["layer-size-mismatch"], str(report)
     assert "a reshape to (-1, 392) met 192 values for one sample, not 392" in str(report)
     assert "layer-size-mismatch" not in diagnose(net(192), wide, LABELS, loss, steps=0).codes
+
+
+def test_a_keras_convolution_of_the_wrong_rank_for_the_data_is_named_not_raised():
+    """Conv1D layers on (n, h, w, c) images (SFData's post 65047573): the first convolution is built for three
+    axes and meets four. Conv2D takes them."""
+    def net(conv):
+        keras.utils.set_random_seed(0)
+        return keras.Sequential([conv(4, 3), keras.layers.Flatten(), keras.layers.Dense(3)])
+
+    images = RNG.normal(size=(N, 8, 8, 3)).astype("float32")
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    report = diagnose(net(keras.layers.Conv1D), images, LABELS, loss, steps=0)  # raised before
+    finding = report.finding("layer-size-mismatch")
+    assert "takes inputs of 3 axes, (samples, steps, channels), and receives 4" in finding.evidence[0], str(report)
+    assert "Conv2D for images" in finding.fix
+    assert "layer-size-mismatch" not in diagnose(net(keras.layers.Conv2D), images, LABELS, loss, steps=0).codes
+
+
+class LastOutputLSTM(nn.Module):
+    """A batch-first LSTM whose output row is outputs[-1] (the last sample at every step, the bug) or
+    outputs[:, -1] (every sample's last step)."""
+
+    def __init__(self, last_sample):
+        super().__init__()
+        torch.manual_seed(0)
+        self.last_sample = last_sample
+        self.lstm, self.head = nn.LSTM(4, 8, batch_first=True), nn.Linear(8, 3)
+
+    def forward(self, x):
+        outputs, _ = self.lstm(x)
+        return self.head(outputs[-1] if self.last_sample else outputs[:, -1])
+
+
+def test_outputs_with_one_row_per_step_instead_of_per_sample_are_samples_mixed_not_a_raise():
+    """outputs[-1] on a batch-first LSTM's output (SFData's post 54806450): 6 rows, x's steps, for 24 samples."""
+    x, y = torch.as_tensor(SEQUENCES), torch.as_tensor(LABELS)
+    report = diagnose(LastOutputLSTM(True), x, y, nn.CrossEntropyLoss(), steps=0)  # raised before
+    assert report.codes == ["samples-mixed"], str(report)
+    assert "returned 6 output rows for a batch of 24 samples, and 6 is the length of x's axis 1" in str(report)
+    assert "samples-mixed" not in diagnose(LastOutputLSTM(False), x, y, nn.CrossEntropyLoss(), steps=0).codes
 
 
 def test_a_float64_tensor_a_torch_model_refuses_is_named_although_diagnose_can_cast_it():

@@ -16,8 +16,8 @@ from .checks import (check_batchnorm, check_class_labels, check_dead, check_grad
 from .findings import TRAINING_FAILED, Report, mark_consequences, readings_that_fit
 from .setup_checks import (check_frozen, check_optimizer_holds_model, check_state_across_steps, check_symmetric_weights,
                            check_unregistered, judge_frozen_after_probe, judge_step_size, stalls)
-from .inputs import (add_batch_folded_finding, add_crop_finding, add_layout_finding, batch_size_in_model,
-                     BATCH_SIZE_FIX, check_input_dtype, check_loss_arguments, check_target_dtype, embedding_too_small,
+from .inputs import (add_batch_folded_finding, add_batch_on_axis_one_finding, add_crop_finding, add_layout_finding,
+                     batch_size_in_model, BATCH_SIZE_FIX, check_input_dtype, check_loss_arguments, check_target_dtype, embedding_too_small,
                      reshape_refused, RESHAPE_FIX, runnable_crop, runnable_layout)
 from .wiring import (check_dense_on_feature_maps, check_logits_activation, check_relu_before_sigmoid,
                      refusing_layer)
@@ -153,6 +153,9 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
     check_input_dtype(ad, rep, work)
     out = np.asarray(to_numpy(out_t), dtype=np.float64)
     if len(out) != n_x:
+        if add_batch_on_axis_one_finding(rep, ad, len(out)):
+            rep.skip("every other check", "the model does not return one output row per sample")
+            return rep
         if len(out) % n_x:
             raise ValueError(f"the model returned {len(out)} outputs for {n_x} inputs")
         add_batch_folded_finding(rep, len(out), n_x)

@@ -21,6 +21,7 @@ class LayerCall:
     width: int | None  # the features (Dense/Linear, recurrent) or channels (convolution) the layer was built for
     received: tuple  # the shape of its input, batch axis included
     returned: tuple | None  # the shape of its output; None when the layer refused its input
+    takes_rank: int | None = None  # Keras convolutions: the axes their input must have, batch included
 
 
 def _shape(value) -> tuple:
@@ -86,7 +87,9 @@ def _keras_calls(ad, model):
     import keras
 
     def call(layer, received, returned):
-        return LayerCall(layer.name, _keras_kind(layer), _keras_width(layer), received, returned)
+        takes_rank = layer.rank + 2 if _keras_kind(layer) == "conv" and isinstance(getattr(layer, "rank", None), int) \
+            else None
+        return LayerCall(layer.name, _keras_kind(layer), _keras_width(layer), received, returned, takes_rank)
 
     if not isinstance(model, keras.Sequential):
         calls = []
@@ -126,6 +129,13 @@ RETURN_SEQUENCES_FIX = ("Give the recurrent layer before it return_sequences=Tru
                         "after it).")
 
 
+CONV_AXES = {3: "(samples, steps, channels)", 4: "(samples, height, width, channels)",
+             5: "(samples, depth, height, width, channels)"}
+CONV_RANK_FIX = ("Use the convolution made for x's axes: Conv1D for sequences (samples, steps, channels), Conv2D for "
+                 "images (samples, height, width, channels), Conv3D for volumes; or reshape x to the axes the model's "
+                 "convolution takes.")
+
+
 def refusing_layer(ad, model) -> tuple:
     """For a model that cannot run on x: (code, evidence, fix or None) naming the layer that refused and why, or
     ("", [], None)."""
@@ -143,6 +153,10 @@ def refusing_layer(ad, model) -> tuple:
         evidence.append(f"{before[-1].name}, the recurrent layer before it, returns only its last step "
                         "(return_sequences=False)")
         return "layer-size-mismatch", evidence, RETURN_SEQUENCES_FIX
+    if call.takes_rank and len(got) != call.takes_rank:
+        return "layer-size-mismatch", [f"the convolution {call.name} takes inputs of {call.takes_rank} axes, "
+                                       f"{CONV_AXES[call.takes_rank]}, and receives {len(got)}, shape {got}: "
+                                       f"{error_text(error)}"], CONV_RANK_FIX
     if call.width is None:
         return "", [], None
     if call.kind == "conv":
