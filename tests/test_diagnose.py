@@ -112,6 +112,28 @@ def test_overfit_probe_lowers_its_own_rate_instead_of_blaming_the_model(monkeypa
     assert "non-finite-loss" in diagnose(model, x, y, nn.MSELoss(), steps=60)
 
 
+@pytest.mark.parametrize("settles_at, flagged", [(0.05, False), (0.18, False), (0.5, True)])
+def test_a_jump_in_the_first_steps_is_lr_too_high_unless_the_loss_then_settles_far_below_its_start(
+        monkeypatch, settles_at, flagged):
+    """The student's rate takes the loss from 1 to 30 at step 1. Settling at 0.05 or 0.18 of its start (two
+    repaired programs of the thirteenth and fourteenth sets), those steps are training the model; settling at half
+    of it (SGD at 0.1 on unscaled targets, a first held-out case) is still a blow-up."""
+    from types import SimpleNamespace
+
+    from course_utils.diagnosis import checks
+
+    losses = np.concatenate([[1.0, 30.0], np.geomspace(5.0, settles_at, 8), np.full(10, settles_at)])
+    monkeypatch.setattr(checks, "step_size", lambda *args: (SimpleNamespace(losses=losses, diverged=False), 1e-3))
+    torch.manual_seed(0)
+    x = torch.randn(32, 3)
+    model = nn.Sequential(nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 1))
+    report = diagnose(model, x, x[:, :1], nn.MSELoss(), optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+                      steps=0)
+    assert ("lr-too-high" in report.codes) == flagged, str(report)
+    if flagged:
+        assert "loss 1.00 -> 30.0 at step 1, then about 0.5" in str(report)
+
+
 @pytest.mark.parametrize("n,hidden,flagged", [(64, 1, False), (64, 32, True), (1, 1, True)])
 def test_a_probe_still_falling_is_too_few_steps_only_for_a_model_that_could_memorise_the_batch(monkeypatch, n, hidden,
                                                                                               flagged):
