@@ -331,6 +331,16 @@ def test_outputs_with_one_row_per_step_instead_of_per_sample_are_samples_mixed_n
     assert "samples-mixed" not in diagnose(LastOutputLSTM(False), x, y, nn.CrossEntropyLoss(), steps=0).codes
 
 
+def test_a_loss_that_refuses_the_shapes_is_explained_by_the_shapes_even_after_a_reading_of_the_values():
+    """16 sigmoid units for 3 one-hot classes under categorical cross-entropy (SFData's post 64577667): the rows
+    do not sum to 1, and that does not say why the loss refused (n, 3) targets against (n, 16) outputs."""
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(8, activation="elu"),
+                              keras.layers.Dense(16, activation="sigmoid")])
+    report = diagnose(model, X, np.eye(3)[LABELS], "categorical_crossentropy", steps=0)
+    assert {"rows-not-probabilities", "output-width-mismatch"} <= set(report.codes), str(report)
+
+
 def test_a_float64_tensor_a_torch_model_refuses_is_named_although_diagnose_can_cast_it():
     model = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 3))
     report = diagnose(model, torch.as_tensor(X, dtype=torch.float64), LABELS, nn.CrossEntropyLoss(), steps=0)

@@ -81,6 +81,10 @@ def _first_pass(ad):
     return work, training, trace, out_t
 
 
+# what can say why a loss refused the outputs and targets (missing-flatten is found before the loss is called)
+REFUSAL_EXPLAINED = {"missing-flatten", "loss-arguments", "labels-not-class-indices", "targets-wrong-dtype",
+                     "target-shape-broadcast", "output-width-mismatch", "logits-into-probability-loss"}
+
 PROBE_MULTIPLY_ADDS = 1e8  # most a forward pass over the overfit probe's batch may cost: 600 steps in seconds
 
 
@@ -170,8 +174,9 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
         problem = error_text(e)
         check_output(ad, rep, out, activation)
 
-        def unexplained():  # nothing found yet says why the loss refused
-            return set(rep.codes) <= {"input-layout"}  # (missing-flatten, found above, would say why)
+        def unexplained():  # nothing found yet says why the loss refused (a reading of the output's values,
+            # such as sigmoid rows that do not sum to 1, says nothing about the shapes the loss was given)
+            return not set(rep.codes) & REFUSAL_EXPLAINED
 
         if unexplained():
             check_loss_arguments(ad, rep, out_t, problem)
@@ -179,7 +184,7 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
             check_target_dtype(ad, rep, out_t, problem)
         if unexplained():
             check_refused_shapes(ad, rep, out, problem)
-        if unexplained():  # e.g. logits into torch's BCELoss, which refuses values outside [0, 1]: say why
+        if set(rep.codes) <= {"input-layout"}:  # nothing found at all: say what the loss was given
             shapes = (f"outputs and targets of the same shape {tuple(out.shape)}, so not their shapes: check the "
                       "loss's own arguments and the targets' values" if tuple(out.shape) == np.shape(to_numpy(y)) else
                       f"outputs of shape {tuple(out.shape)} and targets of shape {tuple(np.shape(to_numpy(y)))}")
