@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from . import case, data
+from .fourteenth_b_cases import _rgb_digits
 from .fresh_cases import _rng
 from .held_out_cases import SO
 from .keras_cases import _keras, _sequential
@@ -35,18 +36,10 @@ def _build_keras_rmsprop_dense_input_dim_5_one_column(buggy):
 
 # --- entry 94: a CIFAR-style CNN with its Flatten commented out before Dense(10) (SO 56912176) ----------------------
 
-def _colour_digits_32(n=128):
-    """scikit-learn's 8x8 digits enlarged 4 times to 32x32, pixels / 16, copied into three colour channels (CIFAR's
-    (32, 32, 3) images scaled to [0, 1]), and their labels 0..9."""
-    images, labels = data.digits(n)
-    images = np.kron((images / 16.0).reshape(-1, 8, 8), np.ones((1, 4, 4)))
-    return np.repeat(images[..., None], 3, axis=-1).astype(np.float32), labels
-
-
 def _build_keras_cifar_conv_no_flatten_before_dense(buggy):
     keras = _keras()
     L = keras.layers
-    x, labels = _colour_digits_32()
+    x, labels = _rgb_digits(scale=4)  # CIFAR's (32, 32, 3) images scaled to [0, 1]: digits enlarged 4 times
     y = data.one_hot(labels, 10)  # the program's to_categorical labels
     layers = [L.Conv2D(64, (3, 3)), L.Activation("relu"), L.MaxPooling2D(pool_size=(2, 2)),
               L.Conv2D(64, (3, 3)), L.Activation("relu"), L.MaxPooling2D(pool_size=(2, 2))]
