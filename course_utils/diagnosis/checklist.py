@@ -17,8 +17,8 @@ from .findings import TRAINING_FAILED, Report, mark_consequences, readings_that_
 from .setup_checks import (check_frozen, check_optimizer_holds_model, check_state_across_steps, check_symmetric_weights,
                            check_unregistered, judge_frozen_after_probe, judge_step_size, stalls)
 from .inputs import (add_batch_folded_finding, add_batch_on_axis_one_finding, add_crop_finding, add_layout_finding,
-                     batch_size_in_model, BATCH_SIZE_FIX, check_input_dtype, check_loss_arguments, check_target_dtype, embedding_too_small,
-                     reshape_refused, RESHAPE_FIX, runnable_crop, runnable_layout)
+                     batch_size_in_model, BATCH_SIZE_FIX, check_input_dtype, check_loss_arguments, check_target_dtype,
+                     embedding_too_small, reshape_refused, RESHAPE_FIX, runnable_crop, runnable_layout)
 from .wiring import (check_dense_on_feature_maps, check_logits_activation, check_relu_before_sigmoid,
                      refusing_layer)
 from .losses import LossInfo

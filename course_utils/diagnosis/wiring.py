@@ -87,9 +87,9 @@ def _keras_calls(ad, model):
     import keras
 
     def call(layer, received, returned):
-        takes_rank = layer.rank + 2 if _keras_kind(layer) == "conv" and isinstance(getattr(layer, "rank", None), int) \
-            else None
-        return LayerCall(layer.name, _keras_kind(layer), _keras_width(layer), received, returned, takes_rank)
+        kind, rank = _keras_kind(layer), getattr(layer, "rank", None)
+        takes_rank = rank + 2 if kind == "conv" and isinstance(rank, int) else None
+        return LayerCall(layer.name, kind, _keras_width(layer), received, returned, takes_rank)
 
     if not isinstance(model, keras.Sequential):
         calls = []
