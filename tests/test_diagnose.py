@@ -899,6 +899,16 @@ def test_inputs_a_few_features_far_from_zero_are_named():
     assert "unscaled-inputs" not in diagnose(mlp(4, 16, 3), (x - x.mean(0)) / x.std(0), y, CE, steps=0).codes
 
 
+def test_inputs_two_far_features_among_hundreds_are_not_named():
+    """Pixels in [0, 1]: two bright pixels of 400 sit far from zero, which is not what the first layer mostly sees."""
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, size=(60, 400))
+    x[:, :2] = rng.normal(0.75, 0.12, size=(60, 2))
+    y = torch.tensor(rng.integers(0, 3, 60))
+    report = diagnose(mlp(400, 16, 3), torch.tensor(x, dtype=torch.float32), y, CE, steps=0)
+    assert "unscaled-inputs" in report.passed, str(report)
+
+
 @pytest.mark.parametrize("framework", ["torch", "keras"])
 def test_the_overfit_probe_switches_dropout_off(framework):
     """The overfit test memorises with regularisation off: Dropout(0.5) must not turn into cannot-overfit."""
