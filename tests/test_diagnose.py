@@ -192,6 +192,58 @@ def test_a_probe_rate_at_which_the_copy_falls_to_one_output_for_every_sample_is_
         assert "same output for every sample" in str(report) or memorised, str(report)
         assert ("fell to one output for every sample" in str(report)) == lower_rates_memorise, str(report)
 
+@pytest.mark.parametrize("lower_rate_loss, reported", [(0.2, "overfit-one-batch"), (1.0, "too-few-steps"),
+                                                         (2.9, "cannot-overfit")])
+def test_a_probe_rate_whose_copy_stalls_at_one_output_for_every_sample_is_lowered(monkeypatch, lower_rate_loss,
+                                                                                   reported):
+    """The thirteenth set's repaired strided CNN: at Adam 1e-2 its ReLUs went silent and the loss stayed flat short of
+    the goal, one output for all; at 1e-3 it memorised the batch. A lower rate that ends lower is reported; one that
+    does no better leaves the stall standing, and says it was tried."""
+    from course_utils.diagnosis import checks
+
+    rates = []
+
+    def rounds(ad, model, optimizer, *args, **kwargs):
+        rates.append(optimizer.param_groups[0]["lr"])
+        if rates[-1] == 1e-2:
+            with torch.no_grad():
+                model[2].weight.zero_()  # every sample gets the bias
+            return np.linspace(3.0, 2.9, 200), False
+        return np.geomspace(3.0, lower_rate_loss, 200), False  # (still falling at its end, unless at the goal)
+
+    monkeypatch.setattr(checks, "_probe_rounds", rounds)
+    torch.manual_seed(0)
+    x = torch.randn(32, 4)
+    report = diagnose(nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 1)), x, x[:, :1] ** 2, nn.MSELoss(),
+                      steps=200)
+    assert rates[:2] == [1e-2, 1e-3], rates
+    assert reported in report.codes + report.passed, str(report)
+    if reported == "cannot-overfit":
+        assert "Adam (lr 1e-2)" in str(report) and "it tried lr 1e-3 too, since this rate's copy gave one output" in str(report), str(report)
+    else:
+        assert "at lr 1e-2 the probe's copy fell to one output for every sample" in str(report), str(report)
+
+
+def test_a_model_with_one_output_for_every_sample_from_the_start_is_probed_at_one_rate(monkeypatch):
+    """Silent before any step (the tenth set's single dead ReLU unit): a lower rate cannot wake it, so it is not tried."""
+    from course_utils.diagnosis import checks
+
+    rates = []
+
+    def rounds(ad, model, optimizer, *args, **kwargs):
+        rates.append(optimizer.param_groups[0]["lr"])
+        return np.linspace(3.0, 2.9, 200), False
+
+    monkeypatch.setattr(checks, "_probe_rounds", rounds)
+    torch.manual_seed(0)
+    x = torch.randn(32, 4)
+    model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 1))
+    with torch.no_grad():
+        model[2].weight.zero_()
+    assert "cannot-overfit" in diagnose(model, x, x[:, :1] ** 2, nn.MSELoss(), steps=200).codes
+    assert rates == [1e-2], rates
+
+
 def test_a_probe_rate_that_leaves_the_loss_higher_than_it_started_is_lowered(monkeypatch):
     from course_utils.diagnosis import checks
 

@@ -1335,15 +1335,17 @@ def probe_overfit(ad, rep, steps, target, dead_threshold, min_samples, rounds=3)
 
     The probe tests the model, the loss and the data, not the student's
     optimizer settings (the learning-rate probe does that). It starts at
-    Adam's lr 1e-2 and, only if that diverges or falls to one output for every
-    sample, tries 1e-3 then 1e-4: a deep network that 1e-2 blows up (or whose
+    Adam's lr 1e-2 and, only if that diverges or leaves one output for every
+    sample (at the goal or short of it, from a start that told the samples
+    apart), tries 1e-3 then 1e-4: a deep network that 1e-2 blows up (or whose
     ReLUs it silences) is not broken, and the probe must not blame it for its
-    own step size. While the loss is still falling it gets up to
-    ``rounds`` x ``steps`` steps.
+    own step size. A lower rate that does no better leaves the first result
+    standing. While the loss is still falling it gets up to ``rounds`` x
+    ``steps`` steps.
     """
     blown = []  # (lr, loss it reached, steps) of the rates that diverged or left the loss higher than it started
     fell = []  # the rates at which the copy fell to one output for every sample (its ReLUs can die at a large step)
-    first_fall = None  # (lr, copy, what was switched off, losses) of the first of them
+    first_fall = None  # (lr, copy, what was switched off, losses, whether it reached the goal) of the first
     q = max(steps // 4, 1)  # "the last steps" of a probe: still falling, flat, or ended higher than it began
     floor, floor_said = perfect_loss(ad)
     for lr in PROBE_RATES:
@@ -1352,15 +1354,23 @@ def probe_overfit(ad, rep, steps, target, dead_threshold, min_samples, rounds=3)
         losses, diverged = _probe_rounds(ad, model, ad.probe_optimizer(model, lr), steps, target, rounds, floor)
         worse = not diverged and float(np.min(losses[-q:])) > float(losses[0])
         collapsed = not (diverged or worse) and _fell_to_one_answer(ad, model, losses, target, floor)
-        if collapsed and lr != PROBE_RATES[-1]:
+        # stalled short of the goal at one output for every sample, from a start that told the samples apart: the
+        # probe's step silenced the model, as in a collapse (a model that starts with one output stalls at any rate)
+        stalled = (not (diverged or worse or collapsed or _memorised(losses, target, floor))
+                   and _one_output_for_all(ad, model) and not _one_output_for_all(ad, ad.copy()))
+        if (collapsed or stalled) and lr != PROBE_RATES[-1]:
             fell.append(lr)
-            first_fall = first_fall or (lr, model, switched_off, losses)
+            first_fall = first_fall or (lr, model, switched_off, losses, collapsed)
             continue
         if not (diverged or worse) or (worse and lr == PROBE_RATES[-1]):
             break
         blown.append((lr, losses[-1], len(losses)))
-    if fell and (diverged or not _memorised(losses, target, floor)):  # a lower rate did no better: the fall stands
-        (lr, model, switched_off, losses), diverged, collapsed, fell, blown = first_fall, False, True, [], []
+    if fell and (diverged or not _memorised(losses, target, floor)
+                 and float(np.min(losses)) >= float(np.min(first_fall[3]))):  # a lower rate did no better: it stands
+        lower = [r for r in PROBE_RATES if lr <= r < first_fall[0]]
+        (lr, model, switched_off, losses, collapsed), diverged, fell, blown = first_fall, False, [], []
+    else:
+        lower = []
     adam = f"Adam (lr {_rate(lr)})"
     first = float(losses[0])
     if diverged:
@@ -1379,6 +1389,8 @@ def probe_overfit(ad, rep, steps, target, dead_threshold, min_samples, rounds=3)
         fell_first = (f"at lr {', '.join(_rate(r) for r in fell)} the probe's copy fell to one output for every sample "
                       f"(a step that large can silence its ReLU units), so it tried lr {_rate(lr)}" if fell else "")
         calmer += [f"({fell_first})"] if fell else []
+        calmer += ([f"(it tried lr {', '.join(_rate(r) for r in lower)} too, since this rate's copy gave one output for "
+                    "every sample, and did no better there)"] if lower else [])
         parameters, values = parameter_count(ad, model), target_values(ad)
         memorised, floor = _memorised(losses, target, floor), _floor_of(losses, floor)
         if check_floor(ad, rep, model, f"{len(losses)} steps of the overfit probe's {adam}", losses, memorised):
