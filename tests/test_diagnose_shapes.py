@@ -257,6 +257,25 @@ def test_images_kept_with_an_extra_axis_of_length_one_are_named_with_the_squeeze
     assert "input-layout" not in diagnose(model, x[:, 0], LABELS, loss, steps=0).codes
 
 
+@pytest.mark.parametrize("sample", ["row", "image"])
+def test_one_sample_without_its_batch_axis_is_named_not_raised(sample):
+    """A Keras model fed one sample as it is, (19,) or (10, 10, 3), with no batch axis (SFData's posts 42560193
+    and 41652296): x's first axis is not the samples. With a one-hot target of another length diagnose raised
+    "x has 19 samples but y has 2"; with one of the same length the model refused and diagnose named a layer."""
+    keras.utils.set_random_seed(0)
+    shape = (19,) if sample == "row" else (10, 10, 3)
+    model = keras.Sequential([keras.Input(shape), keras.layers.Flatten(), keras.layers.Dense(2, activation="softmax")])
+    one = RNG.normal(size=shape).astype("float32")
+    for target in (np.eye(2, dtype="float32")[1], np.eye(shape[0], dtype="float32")[1]):
+        report = diagnose(model, one, target, "categorical_crossentropy", steps=0)
+        assert report.codes == ["input-layout"], str(report)
+        assert f"x has shape {shape}, the shape the model was declared to take for one sample" in str(report)
+        assert "np.expand_dims(x, 0)" in report.finding("input-layout").fix
+    batch = np.stack([one, one])
+    assert "input-layout" not in diagnose(model, batch, np.eye(2, dtype="float32"), "categorical_crossentropy",
+                                          steps=0).codes
+
+
 def test_stacked_recurrent_layers_without_return_sequences_are_named_not_raised():
     """The second LSTM gets the first one's last step only, (n, units), where it needs (n, steps, units). Keras
     refuses such a model when it declares its input; built by the data, it fails at its first call."""

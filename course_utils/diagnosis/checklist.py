@@ -18,7 +18,8 @@ from .setup_checks import (check_frozen, check_optimizer_holds_model, check_stat
                            check_unregistered, judge_frozen_after_probe, judge_step_size, stalls)
 from .inputs import (add_batch_folded_finding, add_batch_on_axis_one_finding, add_crop_finding, add_layout_finding,
                      batch_size_in_model, BATCH_SIZE_FIX, check_input_dtype, check_loss_arguments, check_target_dtype,
-                     embedding_too_small, reshape_refused, RESHAPE_FIX, runnable_crop, runnable_layout)
+                     embedding_too_small, one_sample_without_batch_axis, reshape_refused, RESHAPE_FIX, runnable_crop,
+                     runnable_layout, UNBATCHED_FIX)
 from .wiring import (check_dense_on_feature_maps, check_logits_activation, check_relu_before_sigmoid,
                      refusing_layer)
 from .losses import LossInfo
@@ -109,7 +110,18 @@ def _rows_for_probes(ad, rep, work, trace):
 
 def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dead_threshold, min_samples, loss_kind):
     framework = framework_of(model)
+    rep = Report(source="diagnose", framework=framework)
+    unbatched = one_sample_without_batch_axis(model, x, framework)
+
+    def unbatched_report(refused=None):  # x is one sample: its length and y's count no samples
+        said = [str(refused)] if refused else []
+        rep.add("input-layout", said + unbatched + [f"y has shape {tuple(np.shape(to_numpy(y)))}"], fix=UNBATCHED_FIX)
+        rep.skip("every other check", "x has the shape the model takes for one sample")
+        return rep
+
     n_x, n_y = batch_size(x), len(y)
+    if n_x != n_y and unbatched:
+        return unbatched_report()
     if n_x != n_y:
         raise ValueError(f"x has {n_x} samples but y has {n_y}: they must describe the same batch")
     if n_x == 0:
@@ -117,7 +129,6 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
     ad = (TorchAdapter if framework == "torch" else KerasAdapter)(model, x, y, loss, optimizer)
     if loss_kind is not None:
         ad.info = LossInfo(loss_kind, ad.info.expects, ad.info.name, ad.info.sparse)
-    rep = Report(source="diagnose", framework=framework)
     if ad.info.kind is None:
         rep.skip("loss-recognition", f"loss {ad.info.name!r} not recognised: checks tied to the loss's kind are skipped "
                                      "(pass loss_kind=...)")
@@ -125,6 +136,8 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
     try:
         work, training, trace, out_t = _first_pass(ad)
     except ValueError as refused:  # a layout the model cannot take: name the rearrangement it can, if one
+        if unbatched:
+            return unbatched_report(refused)
         beyond_table = embedding_too_small(ad, model)
         if beyond_table:
             rep.add("embedding-too-small", [str(refused)] + beyond_table)

@@ -199,6 +199,34 @@ def embedding_too_small(ad, model) -> list:
             f"{int(np.sum(tokens >= rows))} of {tokens.size} indices have no row" for name, rows in tables if largest >= rows]
 
 
+def declared_sample_shape(model) -> tuple:
+    """Keras: the shape of one sample the model was declared to take, Input(shape=...) (None where any size goes);
+    () for a model with no declared input (or a PyTorch model)."""
+    try:
+        return tuple(model.inputs[0].shape)[1:]
+    except Exception:  # noqa: BLE001  (a model built without a declared input, or not a Keras model)
+        return ()
+
+
+UNBATCHED_FIX = ("The first axis of x and y counts the samples. If x is one sample, give it and its target that axis: "
+                 "np.expand_dims(x, 0). If x holds many samples, the model was declared with the whole array's shape "
+                 "(input_shape=x.shape): declare one sample's shape, x.shape[1:] (a column of n values: (1,), with "
+                 "x.reshape(-1, 1)).")
+
+
+def one_sample_without_batch_axis(model, x, framework) -> list:
+    """Keras: x has exactly the shape the model was declared to take for one sample: one sample with no batch axis,
+    or a model declared with input_shape=x.shape. Evidence, else []."""
+    if framework != "keras" or is_structured(x):
+        return []
+    declared, given = declared_sample_shape(model), tuple(np.shape(x))
+    if (len(given) != len(declared) or all(d is None for d in declared)
+            or any(d is not None and d != g for d, g in zip(declared, given))):
+        return []
+    return [f"x has shape {given}, the shape the model was declared to take for one sample, {declared}: either x is "
+            f"one sample without its batch axis, or the model was declared with the shape of all of x"]
+
+
 def add_layout_finding(rep, refused: Exception, words: str, ad):
     rep.add("input-layout",
             [str(refused), f"x {words}, of shape {input_shapes(ad.x)}, the model runs: the checks below ran on that"])

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..frameworks import error_text, is_structured, keras_activation, keras_layers, map_inputs, to_numpy
+from .inputs import declared_sample_shape
 
 SAMPLES = 4  # enough to run the layers; the shapes do not depend on the batch
 
@@ -183,11 +184,8 @@ def refusing_layer(ad, model) -> tuple:
 
 def _declared_input(ad, model) -> str:
     """Keras: the input shape the model was declared with, when x does not have it."""
-    if ad.framework != "keras":
-        return ""
-    try:
-        declared = tuple(model.inputs[0].shape)[1:]
-    except Exception:  # noqa: BLE001  (a model built without a declared input)
+    declared = declared_sample_shape(model)
+    if ad.framework != "keras" or not declared:
         return ""
     given = tuple(np.shape(ad.x))[1:]
     if len(declared) == len(given) and all(d is None or d == g for d, g in zip(declared, given)):
