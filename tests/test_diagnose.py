@@ -1245,12 +1245,44 @@ def test_one_hot_targets_wider_than_the_classes_they_hold_point_the_fix_at_the_t
     x, y = data(40, 6, 5)  # labels 0..4, five output units
     too_wide = nn.functional.one_hot(y, 10).float()  # one_hot with a default of ten classes
     report = diagnose(mlp(6, 16, 5), x, too_wide, nn.MSELoss(), steps=0)
-    assert "output-width-mismatch" in report.codes, str(report)
-    assert "one-hot the labels with the number of classes (5)" in report.finding("output-width-mismatch").fix
+    assert "target-shape-broadcast" in report.codes and "output-width-mismatch" not in report.codes, str(report)
+    assert "one-hot the labels with the number of classes (5)" in report.finding("target-shape-broadcast").fix
     # a sixth class in use: the output is what is too narrow, and the catalogue's fix stands
     y[0] = 5
     used = diagnose(mlp(6, 16, 5), x, nn.functional.one_hot(y, 10).float(), nn.MSELoss(), steps=0)
     assert "Make the last layer as wide" in used.finding("output-width-mismatch").fix
+
+
+@pytest.mark.parametrize("units", [2, 1])
+def test_binary_labels_and_sigmoid_units_of_another_width_name_both_fixes(units):
+    """Two sigmoid units for one 0/1 label per sample (SFData's posts 51755160 and 64435490: one repair one-hot
+    encoded the labels, the other narrowed the output), or one unit for one-hot rows of two (post 61435176: the
+    repair asked the folder iterator for one 0/1 label). Either side is a fix, and both are said."""
+    x, y = data(40, 6, 2)
+    x, y = x.numpy(), y.numpy().astype("float32")
+    targets = y if units == 2 else np.eye(2, dtype="float32")[y.astype(int)]
+    report = diagnose(keras_mlp(6, 16, units, activation="sigmoid"), x, targets, "binary_crossentropy", steps=0)
+    assert {"output-width-mismatch", "target-shape-broadcast"} <= set(report.codes), str(report)
+    recoded = "np.eye(2)[y.ravel().astype(int)]" if units == 2 else "y[:, 1:]"
+    assert recoded in report.finding("target-shape-broadcast").fix
+    assert "consequence" not in report.finding("target-shape-broadcast").severity
+    matched = np.eye(2, dtype="float32")[y.astype(int)] if units == 2 else y[:, None]
+    assert not {"output-width-mismatch", "target-shape-broadcast"} & set(
+        diagnose(keras_mlp(6, 16, units, activation="sigmoid"), x, matched, "binary_crossentropy", steps=0).codes)
+
+
+def test_a_reconstruction_of_another_shape_than_its_input_points_the_fix_at_the_model():
+    """An autoencoder whose output is (1, 16, 16) per image for inputs of (3, 8, 8) (SFData's post 47842931): the
+    targets are the inputs, so the model's output is what to change."""
+    images = torch.rand(12, 3, 8, 8, generator=torch.Generator().manual_seed(5))
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(3, 1, 3, padding=1), nn.Upsample(scale_factor=2))
+    report = diagnose(net, images, images, nn.MSELoss(), steps=0)
+    assert report.codes == ["output-width-mismatch"], str(report)
+    assert "the targets are the inputs themselves" in str(report)
+    assert "Change the model, not the targets" in report.finding("output-width-mismatch").fix
+    other = diagnose(net, images, images.flip(0), nn.MSELoss(), steps=0)  # targets of their own: either may be wrong
+    assert other.codes == ["target-shape-broadcast"], str(other)
 
 
 def test_several_outputs_per_sample_against_one_target_each_is_a_width_mismatch():

@@ -76,9 +76,27 @@ def check_refused_shapes(ad, rep, out, problem):
                 fix=f"Drop the targets' axis of size 1 (y.squeeze({axis})): class indices have the output's shape "
                     "without its class axis.")
     elif widths and not (labels and ad.info.kind == "cross_entropy"):  # not class indices in a (n, 1) column
-        rep.add("output-width-mismatch", evidence + [widths], fix=_targets_too_wide(ad, out.shape, y))
+        add_width_findings(ad, rep, evidence + [widths], out.shape, y)
+    elif _targets_are_inputs(ad, y):
+        rep.add("output-width-mismatch", evidence + [
+            f"the targets are the inputs themselves (a reconstruction, as in an autoencoder): the output must have "
+            f"their shape, {tuple(y.shape[1:])} per sample, and the model returns {tuple(out.shape[1:])}"],
+                fix=RECONSTRUCTION_FIX)
     else:
         rep.add("target-shape-broadcast", evidence)
+
+
+RECONSTRUCTION_FIX = ("Change the model, not the targets: give its last layer as many channels as the input has, and "
+                      "undo every pooling or strided step with an upsampling (or transposed convolution) of the same "
+                      "factor, so the output has the input's shape.")
+
+
+def _targets_are_inputs(ad, y) -> bool:
+    """The targets are x itself (an autoencoder reconstructs its input)."""
+    if is_structured(ad.x):
+        return False
+    x = np.asarray(to_numpy(ad.x))
+    return x.shape == y.shape and np.array_equal(x, y)
 
 
 def _class_axis(ad, ndim: int) -> int:
@@ -120,6 +138,41 @@ def _targets_too_wide(ad, out_shape, y) -> str:
         return ""
     return (f"The targets are one-hot rows {y.shape[axis]} wide, but only their first {width} columns are ever 1 "
             f"and the output has {width} units: one-hot the labels with the number of classes ({width}).")
+
+
+def _targets_recoded(ad, out_shape, y) -> tuple:
+    """Binary cross-entropy: targets that say the same thing at the output's width, (evidence, fix); else ().
+    0/1 labels, one per sample, for two sigmoid units are one-hot rows of two; one-hot rows of two for one
+    sigmoid unit are its 0/1 label. Then either side may be the one to change."""
+    out_shape, y = tuple(out_shape), np.asarray(y)
+    if len(out_shape) != 2 or ad.info.kind != "binary_cross_entropy" or y.size == 0:
+        return ()
+    rows, width = y.reshape(len(y), -1), out_shape[1]
+    if rows.shape[1] == 1 and width == 2 and np.all(np.isin(rows, (0, 1))):
+        return ("or the targets: one 0/1 label per sample is a one-hot row of two, np.eye(2)[labels], one column "
+                "per sigmoid unit",
+                "If each of the two units is to score one class, one-hot the labels: np.eye(2)[y.ravel().astype(int)] "
+                "(Keras folder iterators: class_mode='categorical').")
+    if rows.shape[1] == 2 and width == 1 and np.all(np.isin(rows, (0, 1))) and np.all(rows.sum(axis=1) == 1):
+        return ("or the targets: one-hot rows of two classes hold the same label as one 0/1 column, y[:, 1:], the "
+                "single sigmoid unit's width",
+                "Keep one 0/1 column for the single sigmoid unit: y[:, 1:] (Keras folder iterators: "
+                "class_mode='binary').")
+    return ()
+
+
+def add_width_findings(ad, rep, evidence, out_shape, y):
+    """Outputs and targets that differ in the width of the class axis. One-hot targets wider than the output whose
+    extra columns are never 1 are what to change; targets that re-encode to the output's width (``_targets_recoded``)
+    may be, as much as the output layer: then both fixes are findings."""
+    too_wide = _targets_too_wide(ad, out_shape, y)
+    if too_wide:
+        rep.add("target-shape-broadcast", evidence, fix=too_wide)
+        return
+    rep.add("output-width-mismatch", evidence)
+    recoded = _targets_recoded(ad, out_shape, y)
+    if recoded:
+        rep.add("target-shape-broadcast", [recoded[0]], fix=recoded[1], alternative=True)
 
 
 def _class_indices(y: np.ndarray) -> bool:
@@ -379,16 +432,17 @@ def check_output(ad, rep, out, activation):
         compared = _broadcast_shape(ad, out.shape, y)
         widths = _width_mismatch(ad, out.shape, y)
         if widths:  # the cause; a broadcast it leads to is reported too, as its consequence
-            rep.add("output-width-mismatch", [f"output shape {tuple(out.shape)}, target shape {tuple(y.shape)}", widths],
-                    fix=_targets_too_wide(ad, out.shape, y))
-        if compared == tuple(out.shape):
-            rep.add("target-shape-broadcast",
-                    [f"output shape {tuple(out.shape)}, target shape {tuple(y.shape)}: each target is compared with "
-                     f"all {out.size // max(y.size, 1)} outputs of its row (the loss repeats it silently)"])
-        elif compared is not None:
-            rep.add("target-shape-broadcast",
-                    [f"output shape {tuple(out.shape)}, target shape {tuple(y.shape)}: the loss compares every output "
-                     f"with every target (shape {compared})"])
+            add_width_findings(ad, rep, [f"output shape {tuple(out.shape)}, target shape {tuple(y.shape)}", widths],
+                               out.shape, y)
+        said = ([f"output shape {tuple(out.shape)}, target shape {tuple(y.shape)}: each target is compared with "
+                 f"all {out.size // max(y.size, 1)} outputs of its row (the loss repeats it silently)"]
+                if compared == tuple(out.shape) else
+                [f"output shape {tuple(out.shape)}, target shape {tuple(y.shape)}: the loss compares every output "
+                 f"with every target (shape {compared})"] if compared is not None else [])
+        if said and "target-shape-broadcast" in rep.codes:  # the targets are already a fix the width finding gave
+            rep.finding("target-shape-broadcast").evidence += said
+        elif said:
+            rep.add("target-shape-broadcast", said)
 
 
 def _broadcast_shape(ad, out_shape, y):

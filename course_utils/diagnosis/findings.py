@@ -421,6 +421,8 @@ def readings_that_fit(rep, settings_move_loss):
 def mark_consequences(rep):
     codes = set(rep.codes)
     for f in rep.findings:
+        if f.data.get("alternative"):  # another fix for the same mismatch, not something that follows from it
+            continue
         causes = [c for c, follows in CONSEQUENCES.items() if c in codes and f.code in follows and c != f.code]
         if causes:
             f.severity = "consequence"
