@@ -1468,7 +1468,8 @@ def test_a_mask_repeated_over_channels_is_the_targets_shape_not_the_output_width
     net = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 1, 1))
     report = diagnose(net, images, mask.repeat(1, 3, 1, 1), nn.BCEWithLogitsLoss(), steps=0)
     assert report.codes == ["target-shape-broadcast"], str(report)
-    one_hot = torch.cat([mask, 1 - mask, torch.zeros_like(mask)], dim=1)  # three classes, two output maps
+    classes = torch.randint(0, 3, (12, 6, 6), generator=g)  # three classes in use, two output maps
+    one_hot = nn.functional.one_hot(classes, 3).permute(0, 3, 1, 2).float()
     net2 = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 2, 1))
     assert "output-width-mismatch" in diagnose(net2, images, one_hot, nn.BCEWithLogitsLoss(), steps=0).codes
 
