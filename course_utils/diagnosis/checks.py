@@ -434,15 +434,18 @@ def check_output(ad, rep, out, activation):
         if widths:  # the cause; a broadcast it leads to is reported too, as its consequence
             add_width_findings(ad, rep, [f"output shape {tuple(out.shape)}, target shape {tuple(y.shape)}", widths],
                                out.shape, y)
-        said = ([f"output shape {tuple(out.shape)}, target shape {tuple(y.shape)}: each target is compared with "
-                 f"all {out.size // max(y.size, 1)} outputs of its row (the loss repeats it silently)"]
-                if compared == tuple(out.shape) else
-                [f"output shape {tuple(out.shape)}, target shape {tuple(y.shape)}: the loss compares every output "
-                 f"with every target (shape {compared})"] if compared is not None else [])
+        shapes = f"output shape {tuple(out.shape)}, target shape {tuple(y.shape)}"
+        if compared == tuple(out.shape):
+            said = (f"{shapes}: each target is compared with all {out.size // max(y.size, 1)} outputs of its row (the "
+                    "loss repeats it silently)")
+        elif compared is not None:
+            said = f"{shapes}: the loss compares every output with every target (shape {compared})"
+        else:
+            said = ""
         if said and "target-shape-broadcast" in rep.codes:  # the targets are already a fix the width finding gave
-            rep.finding("target-shape-broadcast").evidence += said
+            rep.finding("target-shape-broadcast").evidence.append(said)
         elif said:
-            rep.add("target-shape-broadcast", said)
+            rep.add("target-shape-broadcast", [said])
 
 
 def _broadcast_shape(ad, out_shape, y):

@@ -208,6 +208,11 @@ def declared_sample_shape(model) -> tuple:
         return ()
 
 
+def fits_declared(declared: tuple, given: tuple) -> bool:
+    """A sample's shape ``given`` is one the declared shape takes (None there: any size)."""
+    return len(declared) == len(given) and all(d is None or d == g for d, g in zip(declared, given))
+
+
 UNBATCHED_FIX = ("The first axis of x and y counts the samples. If x is one sample, give it and its target that axis: "
                  "np.expand_dims(x, 0). If x holds many samples, the model was declared with the whole array's shape "
                  "(input_shape=x.shape): declare one sample's shape, x.shape[1:] (a column of n values: (1,), with "
@@ -220,8 +225,7 @@ def one_sample_without_batch_axis(model, x, framework) -> list:
     if framework != "keras" or is_structured(x):
         return []
     declared, given = declared_sample_shape(model), tuple(np.shape(x))
-    if (len(given) != len(declared) or all(d is None for d in declared)
-            or any(d is not None and d != g for d, g in zip(declared, given))):
+    if all(d is None for d in declared) or not fits_declared(declared, given):
         return []
     return [f"x has shape {given}, the shape the model was declared to take for one sample, {declared}: either x is "
             f"one sample without its batch axis, or the model was declared with the shape of all of x"]

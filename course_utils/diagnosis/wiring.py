@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..frameworks import error_text, is_structured, keras_activation, keras_layers, map_inputs, to_numpy
-from .inputs import declared_sample_shape
+from .inputs import declared_sample_shape, fits_declared
 
 SAMPLES = 4  # enough to run the layers; the shapes do not depend on the batch
 
@@ -188,7 +188,7 @@ def _declared_input(ad, model) -> str:
     if ad.framework != "keras" or not declared:
         return ""
     given = tuple(np.shape(ad.x))[1:]
-    if len(declared) == len(given) and all(d is None or d == g for d, g in zip(declared, given)):
+    if fits_declared(declared, given):
         return ""
     return f"the model was declared for inputs of shape {declared} per sample, and x has {given}"
 
