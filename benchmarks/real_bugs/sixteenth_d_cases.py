@@ -1,0 +1,14 @@
+"""Sixteenth held-out set, part d: real faults from Humbatova et al.'s taxonomy of real faults in deep learning
+systems (Stack Overflow posts and GitHub commits or issues), each rebuilt as (buggy, fixed) twins, for one
+measurement.
+
+The entries were taken in a fixed shuffled order (`fifteenth_frame.txt`, entries 78-84) by someone who read only
+diagnose's catalogue and never ran the detectors; the rule and the record are in the README, "Sixteenth held-out
+set".
+
+Every builder returns (model, x, y, loss, optimizer). ``expected`` was written from the catalogue's codes, titles
+and fix sentences only, before any diagnose run.
+"""
+from __future__ import annotations
+
+CASES = []
