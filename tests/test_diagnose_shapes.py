@@ -350,6 +350,30 @@ def test_outputs_with_one_row_per_step_instead_of_per_sample_are_samples_mixed_n
     assert "samples-mixed" not in diagnose(LastOutputLSTM(False), x, y, nn.CrossEntropyLoss(), steps=0).codes
 
 
+class PerStepDense(nn.Module):
+    """A dense layer applied at every step of each sample in turn, the per-sample results joined along axis 0 with
+    torch.cat (the bug: one row per sample and step) or torch.stack (one (steps, units) block per sample)."""
+
+    def __init__(self, joined_by):
+        super().__init__()
+        torch.manual_seed(0)
+        self.joined_by, self.dense = joined_by, nn.Linear(4, 2)
+
+    def forward(self, x):
+        return self.joined_by([self.dense(sample) for sample in x], 0)
+
+
+def test_outputs_with_a_row_per_sample_and_step_are_samples_mixed():
+    """kur's per-step layer (commit 04ca948): 24 samples of 6 steps come back as 144 rows."""
+    x = torch.as_tensor(SEQUENCES)
+    per_step = torch.as_tensor(np.random.default_rng(0).normal(size=(24, 6, 2)), dtype=torch.float32)
+    report = diagnose(PerStepDense(torch.cat), x, per_step, nn.MSELoss(), steps=0)
+    assert report.codes == ["samples-mixed"], str(report)
+    assert "returned 144 output rows for a batch of 24 samples: 24 x 6" in str(report)
+    assert "torch.stack keeps the batch axis" in str(report)
+    assert "samples-mixed" not in diagnose(PerStepDense(torch.stack), x, per_step, nn.MSELoss(), steps=0).codes
+
+
 def test_a_loss_that_refuses_the_shapes_is_explained_by_the_shapes_even_after_a_reading_of_the_values():
     """16 sigmoid units for 3 one-hot classes under categorical cross-entropy (SFData's post 64577667): the rows
     do not sum to 1, and that does not say why the loss refused (n, 3) targets against (n, 16) outputs."""

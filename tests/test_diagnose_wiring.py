@@ -66,6 +66,39 @@ def test_a_keras_dense_on_feature_maps_that_the_loss_cannot_compare_is_named():
                                              steps=0).codes
 
 
+class UnsqueezedHead(nn.Module):
+    """A sample's features given an extra axis of length 1 (x.unsqueeze(1), the bug) or not before the Linear head."""
+
+    def __init__(self, unsqueeze: bool):
+        super().__init__()
+        torch.manual_seed(0)
+        self.unsqueeze, self.head = unsqueeze, nn.Linear(5, 3)
+
+    def forward(self, x):
+        return self.head(x.unsqueeze(1) if self.unsqueeze else x)
+
+
+def test_an_extra_axis_of_length_one_before_the_head_is_the_outputs_shape_not_a_missing_flatten():
+    """flair's document classifier (commit 2469483): scores (n, 1, classes) for one class index per sample. There
+    is no feature map to flatten; the axis of length 1 is dropped."""
+    features, labels = torch.as_tensor(FEATURES), torch.as_tensor(LABELS)
+    report = diagnose(UnsqueezedHead(True), features, labels, nn.CrossEntropyLoss(), steps=0)
+    assert report.codes == ["target-shape-broadcast"], str(report)
+    finding = report.finding("target-shape-broadcast")
+    assert "an extra axis of length 1" in finding.evidence[0] and "output.squeeze(1)" in finding.fix
+    assert not diagnose(UnsqueezedHead(False), features, labels, nn.CrossEntropyLoss(), steps=0).findings
+
+
+def test_a_convolutions_maps_of_one_by_one_are_still_a_missing_flatten():
+    """The last convolution leaves 1 x 1 maps: Dense keeps their two axes of length 1, and Flatten is the fix."""
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((3, 3, 1)), keras.layers.Conv2D(4, 3, activation="relu"),
+                              keras.layers.Dense(3, activation="softmax")])
+    report = diagnose(model, IMAGES_LAST[:, :3, :3], np.eye(3, dtype="float32")[LABELS], "categorical_crossentropy",
+                      steps=0)
+    assert "missing-flatten" in report.codes and "target-shape-broadcast" not in report.codes, str(report)
+
+
 def test_a_dense_layer_on_every_time_step_is_fine_when_the_targets_have_one_value_per_step():
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((6, 4)), keras.layers.LSTM(5, return_sequences=True), keras.layers.Dense(1)])

@@ -159,16 +159,26 @@ def add_batch_folded_finding(rep, rows: int, n: int):
 
 def add_batch_on_axis_one_finding(rep, ad, rows: int) -> bool:
     """The model returned as many rows as x has on axis 1, not one per sample: the batch axis was indexed or swapped
-    away (outputs[-1] on a batch-first output; a PyTorch RNN without batch_first=True). Whether it was added."""
-    shape = np.shape(to_numpy(ad.x)) if not is_structured(ad.x) else ()
-    if len(shape) < 3 or shape[1] != rows or rows == ad.n:
+    away (outputs[-1] on a batch-first output; a PyTorch RNN without batch_first=True). Or, for sequences, a row for
+    each sample and step: the batch and time axes were merged. Whether it was added."""
+    shape = tuple(np.shape(to_numpy(ad.x))) if not is_structured(ad.x) else ()
+    if len(shape) < 3 or rows == ad.n:
         return False
-    rep.add("samples-mixed", [f"the model returned {rows} output rows for a batch of {ad.n} samples, and {rows} is "
-                              f"the length of x's axis 1 (x has shape {tuple(shape)})",
-                              "the output's rows follow x's axis 1, not its samples: somewhere the batch axis was "
-                              "indexed or swapped away, as outputs[-1] does on a (samples, steps, units) output (the "
-                              "last sample at every step), or a PyTorch RNN without batch_first=True, which reads "
-                              "(steps, samples, features)"])
+    if shape[1] == rows:
+        rep.add("samples-mixed", [f"the model returned {rows} output rows for a batch of {ad.n} samples, and {rows} is "
+                                  f"the length of x's axis 1 (x has shape {shape})",
+                                  "the output's rows follow x's axis 1, not its samples: somewhere the batch axis was "
+                                  "indexed or swapped away, as outputs[-1] does on a (samples, steps, units) output "
+                                  "(the last sample at every step), or a PyTorch RNN without batch_first=True, which "
+                                  "reads (steps, samples, features)"])
+    elif len(shape) == 3 and rows == ad.n * shape[1]:
+        rep.add("samples-mixed", [f"the model returned {rows} output rows for a batch of {ad.n} samples: {ad.n} x "
+                                  f"{shape[1]}, the length of x's axis 1 (x has shape {shape})",
+                                  "a row for each sample and step: the batch and time axes were merged into one on "
+                                  "the way, as torch.cat of per-sample outputs along axis 0 does (torch.stack keeps "
+                                  "the batch axis), or a reshape to (-1, units) of a (samples, steps, units) tensor"])
+    else:
+        return False
     return True
 
 

@@ -211,6 +211,16 @@ def check_dense_on_feature_maps(ad, rep, model, out):
     if not unflat:
         return
     first = unflat[0]
+    maps = any(c.kind == "conv" for c in calls[:calls.index(first)])  # a convolution's maps, though only 1 x 1
+    if not maps and all(d == 1 for d in first.received[1:-1]):  # one extra axis of length 1 rides along
+        drop = "output.squeeze(1)" if len(first.received) == 3 else "output.flatten(1)"
+        rep.add("target-shape-broadcast", [
+            f"{first.name} receives input of shape {first.received}: one vector per sample with an extra axis of "
+            f"length 1, which it keeps, returning {first.returned}",
+            f"so the model outputs shape {tuple(out.shape)} against targets of shape {tuple(np.shape(to_numpy(ad.y)))}"],
+            fix=f"Drop the extra axis of length 1 from the output ({drop} in PyTorch, a Reshape or Flatten in "
+                "Keras), or the unsqueeze, expand_dims or [None] that added it, so the output has the targets' shape.")
+        return
     rep.add("missing-flatten", [
         f"{first.name} receives input of shape {first.received} and works on each position of it separately, "
         f"returning {first.returned}",
