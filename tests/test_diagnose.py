@@ -369,6 +369,48 @@ def test_class_indices_and_probability_targets_pass_the_label_check():
     assert "labels-not-class-indices" not in report and "labels-not-class-indices" not in report.passed
 
 
+class PerStepTagger(nn.Module):
+    """Token ids (batch, steps) -> tag scores (batch, tags, steps), the layout nn.CrossEntropyLoss takes per step;
+    the last layer starts at zero, so the untrained loss is exactly log(tags)."""
+
+    def __init__(self, vocab=20, tags=3):
+        super().__init__()
+        self.embed, self.tag = nn.Embedding(vocab, 8), nn.Linear(8, tags)
+        nn.init.zeros_(self.tag.weight), nn.init.zeros_(self.tag.bias)
+
+    def forward(self, tokens):
+        return self.tag(self.embed(tokens)).transpose(1, 2)
+
+
+def test_labels_the_loss_skips_are_not_read_as_classes():
+    """Padded steps labelled -100, which nn.CrossEntropyLoss skips by default (ignore_index): not classes that
+    name no output. With another ignore_index, the same -100 labels are named. The chance level of a (batch, tags,
+    steps) output is log(tags), not log(steps)."""
+    g = torch.Generator().manual_seed(3)
+    tokens, tags = torch.randint(1, 20, (40, 9), generator=g), torch.randint(0, 3, (40, 9), generator=g)
+    tags[::2, 6:] = -100  # every other sentence is padded after its sixth word
+    torch.manual_seed(0)
+    skipped = diagnose(PerStepTagger(), tokens, tags, nn.CrossEntropyLoss(), steps=0)
+    assert "labels-not-class-indices" in skipped.passed and "init-loss" in skipped.passed, skipped
+    torch.manual_seed(0)
+    counted = diagnose(PerStepTagger(), tokens, tags, nn.CrossEntropyLoss(ignore_index=-1), steps=0)
+    assert "labels-not-class-indices" in counted and "run from -100 to 2" in str(counted)
+
+
+def test_every_label_the_loss_keeps_being_one_class_is_constant_targets():
+    """Object pixels stored as the value the loss ignores (a VOC loader's 255 turned into ignore_index): the loss
+    trains on background alone."""
+    g = torch.Generator().manual_seed(4)
+    images = torch.rand(24, 1, 6, 6, generator=g)
+    objects = images[:, 0] > 0.6
+    masks = torch.where(objects, -1, 0)  # the bug: every object pixel carries the ignored label
+    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 2, 1))
+    report = diagnose(model, images, masks, nn.CrossEntropyLoss(ignore_index=-1), steps=0)
+    assert "constant-targets" in report.codes and "every label it keeps is class 0" in str(report), str(report)
+    fixed = diagnose(model, images, objects.long(), nn.CrossEntropyLoss(ignore_index=-1), steps=0)
+    assert "constant-targets" in fixed.passed and not fixed.findings, str(fixed)
+
+
 @pytest.mark.parametrize("width", [16, 7])
 def test_degenerate_batchnorm(width):
     def net():
@@ -2125,6 +2167,42 @@ def test_the_floor_of_relabelled_repeats_is_the_same_in_keras_and_for_one_hot_ro
         report = diagnose(model, x.numpy(), y, loss)
         assert "overfit-one-batch" in report.passed, str(report)
         assert any(f"cannot go below {floor:.3g}" in note for note in report.notes), str(report)
+
+
+def test_most_samples_sharing_their_input_with_another_target_is_named_and_a_few_are_not():
+    """Images cast to integers before they were scaled back up: most become all zeros, whatever their label. No
+    model can fit those; relabelled repeats of a third of the batch (noisy labels) are left to the overfit test."""
+    torch.manual_seed(0)
+    x, labels = torch.rand(60, 12), torch.randint(0, 3, (60,))
+    truncated = x.clone()
+    truncated[:45] = 0  # 45 of 60 samples, of all three labels, read as the same all-zero input
+    report = diagnose(mlp(12, 16, 3), truncated, labels, CE, steps=0)
+    assert "constant-inputs" in report.codes and "45 of the 60 samples share their input" in str(report)
+    noisy_x, noisy_labels = torch.cat([x[:50], x[:10]]), torch.cat([labels[:50], (labels[:10] + 1) % 3])
+    assert "constant-inputs" in diagnose(mlp(12, 16, 3), noisy_x, noisy_labels, CE, steps=0).passed  # 20 of 60
+
+
+class LastStepLSTM(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm, self.head = nn.LSTM(1, 8, batch_first=True), nn.Linear(8, 1)
+
+    def forward(self, x):
+        return self.head(self.lstm(x)[0][:, -1])
+
+
+def test_a_sequence_cut_into_samples_of_one_step_is_the_inputs_layout():
+    """A stream 1, 0, 0, 1, 0, 0, ... whose target is how long ago the last 1 came, fed one step per sample: the
+    recurrent layer never sees the steps before, and the 0s come with two targets."""
+    stream = torch.tensor([1.0, 0.0, 0.0] * 20)
+    since_one = torch.tensor([0.0, 1.0, 2.0] * 20)
+    report = diagnose(LastStepLSTM(), stream.reshape(60, 1, 1), since_one.reshape(60, 1), nn.MSELoss(), steps=0)
+    finding = report.finding("input-layout")
+    assert finding is not None and "each sample is a single time step, so lstm never sees" in str(finding), report
+    assert "whole sequences" in finding.fix and "constant-inputs" not in report.codes
+    windows = torch.stack([stream[i:i + 3] for i in range(57)]).unsqueeze(-1)  # the last 3 steps each
+    assert "input-layout" not in diagnose(LastStepLSTM(), windows, since_one[2:59].reshape(57, 1), nn.MSELoss(),
+                                          steps=0).codes
 
 
 class GeneratorStep(nn.Module):

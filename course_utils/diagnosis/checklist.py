@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 
 import numpy as np
 
@@ -22,7 +23,6 @@ from .inputs import (add_batch_folded_finding, add_batch_on_axis_one_finding, ad
                      runnable_layout, UNBATCHED_FIX)
 from .wiring import (check_dense_on_feature_maps, check_logits_activation, check_relu_before_sigmoid,
                      refusing_layer)
-from .losses import LossInfo
 
 
 def diagnose(model, x, y, loss, optimizer=None, steps: int = 200, lr_steps: int = 20, overfit_target: float = 0.1,
@@ -128,7 +128,7 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
         raise ValueError("the batch is empty")
     ad = (TorchAdapter if framework == "torch" else KerasAdapter)(model, x, y, loss, optimizer)
     if loss_kind is not None:
-        ad.info = LossInfo(loss_kind, ad.info.expects, ad.info.name, ad.info.sparse)
+        ad.info = replace(ad.info, kind=loss_kind)
     if ad.info.kind is None:
         rep.skip("loss-recognition", f"loss {ad.info.name!r} not recognised: checks tied to the loss's kind are skipped "
                                      "(pass loss_kind=...)")
@@ -220,7 +220,7 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
     check_batchnorm(ad, rep, work)
     check_gradients(ad, rep, work)
     check_recurrent_steps(ad, rep, work)
-    check_varied_inputs(ad, rep)
+    check_varied_inputs(ad, rep, work)
     check_varied_targets(ad, rep, min_samples, work)
     check_dead(ad, rep, work, dead_threshold, min_samples)
     partly_frozen = check_frozen(ad, rep, work)

@@ -10,7 +10,7 @@ from ..fmt import percent, sig
 from ..frameworks import error_text, input_arrays, is_structured, keras_activation, keras_layers, map_inputs, to_numpy
 from ..instruments import InitLossCheck, untrained_loss
 from .setup_checks import STILL_LOSS, step_size
-from .wiring import check_inplace_writes, tanh_logits_ceiling
+from .wiring import RECURRENT, check_inplace_writes, tanh_logits_ceiling
 
 
 def _fraction(mask) -> float:
@@ -218,10 +218,14 @@ def check_class_labels(ad, rep, out):
     if ad.info.kind != "cross_entropy" or not ad.info.sparse or out.ndim < 2:
         return
     y = np.asarray(to_numpy(ad.y))
-    classes_axis = 1 if ad.framework == "torch" else out.ndim - 1
+    classes_axis = _class_axis(ad, out.ndim)
     without_classes = out.shape[:classes_axis] + out.shape[classes_axis + 1:]
     if y.shape not in (without_classes, without_classes + (1,)) or y.size == 0:
         return  # not one index per sample (or pixel): one-hot or probability targets, judged elsewhere
+    if ad.info.ignored is not None:  # labels the loss skips (padding, unlabelled pixels) name no class
+        y = y[y != ad.info.ignored]
+        if y.size == 0:
+            return
     k, evidence = out.shape[classes_axis], []
     given = getattr(ad, "given_target_dtype", str(y.dtype))
     if ad.framework == "torch" and given not in ("int64", "uint8"):
@@ -529,7 +533,7 @@ def check_init_loss(ad, rep, init_loss, out):
     if kind is None:
         rep.skip("init-loss", f"no chance level for loss {ad.info.name!r} (pass loss_kind=... to set one)")
         return
-    n_classes = out.shape[-1] if kind == "cross_entropy" and out.ndim >= 2 else None
+    n_classes = out.shape[_class_axis(ad, out.ndim)] if kind == "cross_entropy" and out.ndim >= 2 else None
     if kind == "cross_entropy" and not (n_classes and n_classes >= 2):
         rep.skip("init-loss", f"a cross-entropy over output shape {tuple(out.shape)} has no chance level")
         return
@@ -978,6 +982,8 @@ def check_varied_targets(ad, rep, min_samples, model):
     """Different inputs that all carry the same target: there is nothing to learn but a constant."""
     if ad.n < min_samples or is_structured(ad.x):
         return
+    if _kept_labels_one_class(ad, rep):
+        return
     if distinct_inputs(ad) < 2 or distinct_targets(ad) > 1:
         rep.passed.append("constant-targets")
         return
@@ -998,16 +1004,63 @@ def check_varied_targets(ad, rep, min_samples, model):
                                  f"differ: the best model outputs one constant"])
 
 
-def check_varied_inputs(ad, rep):
-    """Identical inputs with different targets: no function of the input can tell the samples apart."""
+TORN_SHARE = 0.5  # most samples share their input with another target: the data, not the model, stops the fit
+
+ONE_STEP_FIX = ("Lay x out as whole sequences, (samples, time steps, features), with a target for each step "
+                "(return_sequences=True in Keras) or for each sequence's end, so the recurrent layer carries what "
+                "came before a step to it.")
+
+
+def _kept_labels_one_class(ad, rep) -> bool:
+    """Class indices where every label the loss keeps is one class, the others skipped as its ignore_index (object
+    pixels stored as the ignored value): the finding, and whether it was added."""
+    if ad.info.kind != "cross_entropy" or not ad.info.sparse or ad.info.ignored is None or distinct_inputs(ad) < 2:
+        return False
+    labels = targets_as_read(ad)
+    skipped = labels == ad.info.ignored
+    kept = np.unique(labels[~skipped])
+    if not skipped.any() or len(kept) != 1:
+        return False
+    rep.add("constant-targets", [f"the loss skips the label {ad.info.ignored} (its ignore_index), {int(skipped.sum())} "
+                                 f"of the {labels.size} labels here, and every label it keeps is class {int(kept[0])}: "
+                                 "the best model outputs that class everywhere"])
+    return True
+
+
+def check_varied_inputs(ad, rep, model):
+    """Identical inputs with different targets: no function of the input can tell the samples apart. Every input
+    the same, or most samples sharing their input with a sample of another target (pixels truncated to 0, a
+    sequence cut into single steps)."""
     if is_structured(ad.x) or ad.n < 2:
         return
     distinct, targets = distinct_inputs(ad), distinct_targets(ad)
     if distinct == 1 and targets > 1:
         rep.add("constant-inputs", [f"all {ad.n} input rows are identical, and the targets take {targets} different "
                                     "values: the model sees nothing that tells the samples apart"])
-    else:
+        return
+    found = repeated_inputs(ad)
+    torn = found[1] if found else 0
+    if torn <= TORN_SHARE * ad.n:
         rep.passed.append("constant-inputs")
+        return
+    evidence = [f"{torn} of the {ad.n} samples share their input with a sample of another target (the batch holds "
+                f"{distinct} different inputs): no function of the input can fit them all"]
+    recurrent = _recurrent_layer(ad, model)
+    shape = np.shape(to_numpy(ad.x))
+    if recurrent and len(shape) == 3 and shape[1] == 1:
+        rep.add("input-layout", evidence + [
+            f"x has shape {shape}: each sample is a single time step, so {recurrent} never sees the steps before "
+            "it, and the targets depend on them"], fix=ONE_STEP_FIX)
+    else:
+        rep.add("constant-inputs", evidence)
+
+
+def _recurrent_layer(ad, model) -> str:
+    """The name of the model's first recurrent layer that reads x's axis 1 as time, or ''."""
+    if ad.framework == "torch":  # without batch_first, axis 1 is the batch
+        return next((name or type(m).__name__ for name, m in model.named_modules()
+                     if isinstance(m, ad.nn.RNNBase) and m.batch_first), "")
+    return next((layer.name for layer in keras_layers(model) if type(layer).__name__ in RECURRENT), "")
 
 
 def check_dead(ad, rep, model, threshold, min_samples, label="at initialisation"):

@@ -100,9 +100,9 @@ CATALOGUE = {
         "Build the optimizer from the parameters of the model you train, after the model (and again whenever "
         "you rebuild the model).", ("08",)),
     "constant-inputs": (
-        "every sample in the batch has the same input",
+        "the inputs do not tell the samples apart: every one is the same, or most repeat with another target",
         "Check the preprocessing: the inputs must differ between samples (a reshape or a normalisation over the "
-        "wrong axis, or one row copied into all).", ()),
+        "wrong axis, a cast that truncates values to 0, or one row copied into all).", ()),
     "rows-not-probabilities": (
         "outputs in [0, 1] whose rows do not sum to 1, fed to a loss that expects one probability per class",
         "Use a softmax output for one class per sample, or sigmoid outputs with binary cross-entropy for several "

@@ -10,6 +10,7 @@ class LossInfo:
     expects: str | None  # logits, probabilities, log_probabilities, values
     name: str
     sparse: bool = True  # cross-entropy with class indices (not one-hot rows)
+    ignored: int | None = None  # a label the loss skips (PyTorch's ignore_index, -100 by default; Keras's ignore_class)
 
 
 _TORCH_LOSSES = {
@@ -39,11 +40,14 @@ def loss_info(loss, framework: str) -> LossInfo:
         name = type(loss).__name__ if not callable(loss) or hasattr(loss, "forward") else getattr(loss, "__name__", "")
         kind, expects = _TORCH_LOSSES.get(name, (None, None))
         if kind is None:  # a module of the student's own around exactly one standard loss: read as that loss
-            inner = [type(m).__name__ for m in getattr(loss, "children", lambda: [])()]
-            if len(inner) == 1 and inner[0] in _TORCH_LOSSES:
-                kind, expects = _TORCH_LOSSES[inner[0]]
-                name = f"{name} (around {inner[0]})"
-        return LossInfo(kind, expects, name or repr(loss))
+            inner = list(getattr(loss, "children", lambda: [])())
+            if len(inner) == 1 and type(inner[0]).__name__ in _TORCH_LOSSES:
+                loss, inner_name = inner[0], type(inner[0]).__name__
+                kind, expects = _TORCH_LOSSES[inner_name]
+                name = f"{name} (around {inner_name})"
+        # the functional cross_entropy and nll_loss skip -100 too, unless told another ignore_index
+        ignored = getattr(loss, "ignore_index", -100) if kind == "cross_entropy" else None
+        return LossInfo(kind, expects, name or repr(loss), ignored=ignored)
     if isinstance(loss, str):
         name, config = loss, {}
     elif hasattr(loss, "get_config") and not isinstance(loss, type):
@@ -61,4 +65,4 @@ def loss_info(loss, framework: str) -> LossInfo:
         expects = "logits" if config.get("from_logits") else "probabilities"
     else:
         expects = "values" if kind else None
-    return LossInfo(kind, expects, name, sparse)
+    return LossInfo(kind, expects, name, sparse, config.get("ignore_class") if kind == "cross_entropy" else None)
