@@ -1014,12 +1014,14 @@ ONE_STEP_FIX = ("Lay x out as whole sequences, (samples, time steps, features), 
 def _kept_labels_one_class(ad, rep) -> bool:
     """Class indices where every label the loss keeps is one class, the others skipped as its ignore_index (object
     pixels stored as the ignored value): the finding, and whether it was added."""
-    if ad.info.kind != "cross_entropy" or not ad.info.sparse or ad.info.ignored is None or distinct_inputs(ad) < 2:
+    if ad.info.kind != "cross_entropy" or not ad.info.sparse or ad.info.ignored is None:
         return False
     labels = targets_as_read(ad)
     skipped = labels == ad.info.ignored
+    if not skipped.any():
+        return False
     kept = np.unique(labels[~skipped])
-    if not skipped.any() or len(kept) != 1:
+    if len(kept) != 1 or distinct_inputs(ad) < 2:  # the inputs' rows compared last: the costly test
         return False
     rep.add("constant-targets", [f"the loss skips the label {ad.info.ignored} (its ignore_index), {int(skipped.sum())} "
                                  f"of the {labels.size} labels here, and every label it keeps is class {int(kept[0])}: "
