@@ -2278,3 +2278,58 @@ def test_one_hot_rows_given_to_a_keras_sparse_cross_entropy_are_named_not_raised
     report = diagnose(model, x, one_hot, "sparse_categorical_crossentropy")
     finding = report.finding("labels-not-class-indices")
     assert "one-hot rows of the output's shape (32, 4)" in finding.evidence[0] and "argmax" in finding.fix
+
+
+def _line_fit(lr, seed=0):
+    """A one-unit linear regression of y = 3x - 1 with SGD at ``lr``: the overfit probe's Adam memorises it."""
+    torch.manual_seed(seed)
+    x = torch.linspace(-1, 1, 48).reshape(-1, 1)
+    model = nn.Linear(1, 1)
+    return model, x, 3 * x - 1, torch.optim.SGD(model.parameters(), lr=lr)
+
+
+@pytest.mark.parametrize("lr,train_steps,named", [(1e-3, 150, True), (1e-3, 400, True), (0.3, 150, False)])
+def test_settings_too_slow_for_the_programs_length_are_too_few_steps(lr, train_steps, named):
+    """Given how many steps the program takes, the student's own settings are run that long: SGD at 1e-3 does not
+    memorise a line in 150 or 400 steps where the probe's Adam does, so its settings are too slow for the program;
+    SGD at 0.3 memorises it within 150."""
+    model, x, y, opt = _line_fit(lr)
+    report = diagnose(model, x, y, nn.MSELoss(), optimizer=opt, train_steps=train_steps)
+    assert ("too-few-steps" in report.codes) == named, str(report)
+    assert ("program-length" in report.passed) != named, str(report)
+    if named:
+        evidence = " ".join(report.finding("too-few-steps").evidence)
+        assert f"for {train_steps} steps on this batch alone" in evidence and "memorised it in" in evidence
+    else:
+        assert any(f"of your program's {train_steps} steps" in note for note in report.notes), str(report)
+    without = diagnose(model, x, y, nn.MSELoss(), optimizer=opt)  # not told the program's length: not judged
+    assert "too-few-steps" not in without.codes and "program-length" not in without.passed
+
+
+def test_the_program_length_check_needs_an_optimizer_and_a_batch_the_probe_memorised():
+    model, x, y, _ = _line_fit(1e-3)
+    report = diagnose(model, x, y, nn.MSELoss(), train_steps=100)
+    assert dict(report.skipped)["program-length"].startswith("no optimizer given"), str(report)
+    torch.manual_seed(0)
+    wide = torch.randn(64, 2)  # 64 random targets for a one-unit line: nothing memorises them
+    line = nn.Linear(2, 1)
+    report = diagnose(line, wide, torch.randn(64, 1), nn.MSELoss(), optimizer=torch.optim.SGD(line.parameters(), 1e-3),
+                      train_steps=100)
+    assert "did not memorise" in dict(report.skipped)["program-length"] and "too-few-steps" not in report.codes
+
+
+def test_a_program_longer_than_the_check_runs_is_not_judged(monkeypatch):
+    from course_utils.diagnosis import checks
+
+    monkeypatch.setattr(checks, "PROGRAM_STEPS_CAP", 100)
+    model, x, y, opt = _line_fit(1e-3)
+    report = diagnose(model, x, y, nn.MSELoss(), optimizer=opt, train_steps=5000)
+    assert "too-few-steps" not in report.codes, str(report)
+    assert any("your program takes 5000 steps" in note and "not judged" in note for note in report.notes), str(report)
+
+
+@pytest.mark.parametrize("bad", [0, -3, 2.5, True, "100"])
+def test_train_steps_must_be_a_positive_whole_number(bad):
+    model, x, y, opt = _line_fit(0.1)
+    with pytest.raises(ValueError, match="train_steps must be a whole number of optimizer steps"):
+        diagnose(model, x, y, nn.MSELoss(), optimizer=opt, train_steps=bad)

@@ -95,6 +95,30 @@ def test_the_watch_run_trains_both_twins_and_scores_watchs_codes(name):
     assert result.verdict == "named" and result.fixed_verdict == "clean", (result.buggy, result.fixed)
 
 
+def test_program_steps_name_benchmark_cases_with_whole_step_counts():
+    from benchmarks.real_bugs import LATER_SETS
+    from benchmarks.real_bugs.program_steps import PROGRAM_STEPS
+
+    every = {c.name for cases in (all_cases, held_out_cases, *LATER_SETS.values()) for c in cases()}
+    assert PROGRAM_STEPS and set(PROGRAM_STEPS) <= every, set(PROGRAM_STEPS) - every
+    for name, steps in PROGRAM_STEPS.items():
+        assert len(steps) == 2 and all(type(n) is int and n >= 1 for n in steps), name
+
+
+def test_told_the_programs_length_diagnose_names_rmsprop_at_its_default_rate():
+    """`--program-steps`: RMSprop at 1e-3 fitting y = 5x gets nothing without the program's length (the lr probe's
+    20 steps move the loss); in the program's 600 steps it does not memorise the batch the probe's Adam does,
+    while the fixed twin's RMSprop at 0.1 does."""
+    from benchmarks.real_bugs.program_steps import PROGRAM_STEPS
+    from benchmarks.real_bugs.run import run_case
+
+    case = TENTH["tenth_keras_linear_fit_rmsprop_default_rate"]
+    assert run_case(case).verdict == "missed"
+    told = run_case(case, program_steps=PROGRAM_STEPS[case.name])
+    assert told.verdict == "named" and told.fixed_verdict == "clean", (told.buggy, told.fixed)
+    assert "too-few-steps" in told.buggy.codes
+
+
 def test_every_held_out_case_is_declared_in_full_from_a_held_out_post_and_its_builders_run():
     """The held-out set is a measurement (`python -m benchmarks.real_bugs --held-out`), not a regression guard:
     no diagnose verdict is asserted here, only that each case is well formed."""

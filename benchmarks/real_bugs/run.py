@@ -1,6 +1,6 @@
 """Run every case through cu.diagnose, buggy and fixed twin, and print a table and the summary.
 
-    python -m benchmarks.real_bugs [NAME ...] [--framework keras|torch] [--kind TEXT] [--watch]
+    python -m benchmarks.real_bugs [NAME ...] [--framework keras|torch] [--kind TEXT] [--watch] [--program-steps]
                                    [--held-out | --fresh | --third | --fourth | --fifth | --sixth | --seventh
                                    | --eighth | --ninth | --tenth | --eleventh | --twelfth | --thirteenth
                                    | --fourteenth | --fifteenth | --sixteenth]
@@ -8,6 +8,9 @@
 --watch trains each twin instead, WATCH_STEPS full-batch steps with its own optimizer and loss, as the
 program would (PyTorch: the textbook loop; Keras: the GradientTape step that fit runs, its loss aligned as
 fit aligns it), under cu.watch, and reports watch's codes.
+
+--program-steps tells diagnose how many optimizer steps each twin's original program takes (``train_steps``), for
+the twins whose record states it (program_steps.py); the others run as without it.
 
 The default run is the tuned set only; --held-out runs only DeepLocalize's Stack Overflow set; --fresh,
 --third, ..., --sixteenth run only that later held-out set (fresh_cases.py, third_cases.py, ...,
@@ -61,11 +64,13 @@ class Result:
         return f"false alarm ({', '.join(self.fixed.codes)})" if self.fixed.codes else "clean"
 
 
-def diagnose_twin(build, tool=None) -> Outcome:
-    """One twin through ``tool(model, x, y, loss, optimizer) -> Report`` (diagnose unless given)."""
+def diagnose_twin(build, tool=None, train_steps=None) -> Outcome:
+    """One twin through ``tool(model, x, y, loss, optimizer) -> Report`` (diagnose unless given, told the
+    program's ``train_steps`` when known)."""
     from course_utils.diagnosis import diagnose
 
-    tool = tool or (lambda model, x, y, loss, optimizer: diagnose(model, x, y, loss, optimizer=optimizer))
+    tool = tool or (lambda model, x, y, loss, optimizer: diagnose(model, x, y, loss, optimizer=optimizer,
+                                                                   train_steps=train_steps))
     try:
         model, x, y, loss, optimizer = build()
     except Exception as e:  # noqa: BLE001 - a builder failing is reported like a crash, with its reason
@@ -130,8 +135,10 @@ def first_line(error: BaseException) -> str:
     return text.splitlines()[0] if text else ""
 
 
-def run_case(case, tool=None) -> Result:
-    return Result(case, diagnose_twin(case.buggy, tool), diagnose_twin(case.fixed, tool))
+def run_case(case, tool=None, program_steps=(None, None)) -> Result:
+    """Both twins; ``program_steps``: (buggy, fixed) optimizer steps of the original programs, None if unknown."""
+    return Result(case, diagnose_twin(case.buggy, tool, program_steps[0]),
+                  diagnose_twin(case.fixed, tool, program_steps[1]))
 
 
 def select(cases, names=(), framework=None, kind=None):
@@ -183,6 +190,9 @@ def main(argv=None) -> int:
     parser.add_argument("--list", action="store_true", help="list the cases and their sources, run nothing")
     parser.add_argument("--watch", action="store_true",
                         help=f"train each twin {WATCH_STEPS} steps under cu.watch instead of calling diagnose")
+    parser.add_argument("--program-steps", action="store_true",
+                        help="tell diagnose each twin's program length (train_steps), where its record states one "
+                             "(program_steps.py)")
     sets = parser.add_mutually_exclusive_group()
     sets.add_argument("--held-out", dest="chosen", action="store_const", const=held_out_cases,
                       help="run only the held-out set (DeepLocalize's Stack Overflow posts), not the tuned set")
@@ -198,9 +208,12 @@ def main(argv=None) -> int:
         return 0
     print(f"{'case':<40} {'fw':<6} {'expected':<52} {'found on the buggy twin':<56} {'verdict':<8} "
           f"{'s bug fixed':<12} fixed twin")
+    from .program_steps import PROGRAM_STEPS
+
     results = []
     for c in cases:
-        results.append(run_case(c, watched_training if args.watch else None))
+        steps = PROGRAM_STEPS.get(c.name, (None, None)) if args.program_steps else (None, None)
+        results.append(run_case(c, watched_training if args.watch else None, steps))
         print(row(results[-1]), flush=True)
     print()
     print("\n".join(summary(results, "watch" if args.watch else "diagnose")))

@@ -13,7 +13,7 @@ from .checks import (check_batchnorm, check_class_labels, check_dead, check_grad
                      check_linear_stack, check_output, check_recurrent_steps, check_refused_shapes,
                      check_samples_independent, check_softmax_twice, check_varied_inputs, check_varied_targets,
                      first_layer_input, first_layer_normalises, keras_final_activation, probe_lr, probe_overfit,
-                     probe_scaled_targets, probe_without_mae, torch_final_activation)
+                     probe_program_length, probe_scaled_targets, probe_without_mae, torch_final_activation)
 from .findings import TRAINING_FAILED, Report, mark_consequences, readings_that_fit
 from .setup_checks import (check_frozen, check_optimizer_holds_model, check_state_across_steps, check_symmetric_weights,
                            check_unregistered, judge_frozen_after_probe, judge_step_size, stalls)
@@ -26,7 +26,8 @@ from .wiring import (check_dense_on_feature_maps, check_logits_activation, check
 
 
 def diagnose(model, x, y, loss, optimizer=None, steps: int = 200, lr_steps: int = 20, overfit_target: float = 0.1,
-             dead_threshold: float = 0.5, min_samples: int = 8, loss_kind: str | None = None) -> Report:
+             dead_threshold: float = 0.5, min_samples: int = 8, loss_kind: str | None = None,
+             train_steps: int | None = None) -> Report:
     """Run the course's checklist on ``model`` and one batch ``(x, y)``; return a Report.
 
     loss: PyTorch: the loss you call as ``loss(output, target)`` (nn.CrossEntropyLoss(), F.mse_loss, ...);
@@ -38,10 +39,17 @@ def diagnose(model, x, y, loss, optimizer=None, steps: int = 200, lr_steps: int 
     dead_threshold: a ReLU layer with at least this fraction of dead units is reported.
     min_samples: checks that need a spread of samples (dead units, input scale) are skipped below it.
     loss_kind: "cross_entropy", "binary_cross_entropy", "mse" or "mae" for a loss we cannot recognise.
+    train_steps: how many optimizer steps your program trains in all (epochs x batches per epoch). With it and
+        your optimizer, your settings are run that long (up to 2000 steps or 20 s) on a copy: a batch the overfit
+        probe memorises but your settings cannot, in your program's steps, is ``too-few-steps``.
     The model (its weights, BatchNorm statistics, train/eval mode) and optimizer are never modified.
     """
     import logging
 
+    if train_steps is not None and (isinstance(train_steps, bool) or not isinstance(train_steps, (int, np.integer))
+                                    or train_steps < 1):
+        raise ValueError(f"train_steps must be a whole number of optimizer steps, 1 or more (epochs x batches per "
+                         f"epoch), got {train_steps!r}")
     tf_logger = logging.getLogger("tensorflow")
     level = tf_logger.level
     tf_logger.setLevel(logging.ERROR)  # tf.function retracing notes: the probes train fresh copies on purpose
@@ -49,7 +57,7 @@ def diagnose(model, x, y, loss, optimizer=None, steps: int = 200, lr_steps: int 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. torch's broadcasting warning: reported as a finding instead
             return _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dead_threshold, min_samples,
-                             loss_kind)
+                             loss_kind, train_steps)
     finally:
         tf_logger.setLevel(level)
 
@@ -108,7 +116,8 @@ def _rows_for_probes(ad, rep, work, trace):
     return spread_rows(ad, rows)
 
 
-def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dead_threshold, min_samples, loss_kind):
+def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dead_threshold, min_samples, loss_kind,
+              train_steps=None):
     framework = framework_of(model)
     rep = Report(source="diagnose", framework=framework)
     unbatched = one_sample_without_batch_axis(model, x, framework)
@@ -262,6 +271,11 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
                               lambda: probe_overfit(probe_ad, rep, steps, overfit_target, dead_threshold, min_samples))
         _probe(rep, "loss-stalls-fit", lambda: probe_without_mae(probe_ad, rep, steps, overfit_target))
         _probe(rep, "unscaled-targets", lambda: probe_scaled_targets(probe_ad, rep, steps, overfit_target))
+        if train_steps is not None and optimizer is None:
+            rep.skip("program-length", "no optimizer given: pass yours to judge its settings against train_steps")
+        elif train_steps is not None:
+            _probe(rep, "program-length", lambda: probe_program_length(probe_ad, rep, int(train_steps), overfit_target,
+                                                                      probe_losses))
     if lr_probe is not None:
         judge_step_size(ad, rep, *lr_probe, lr_steps, probe_losses)
     judge_frozen_after_probe(rep, partly_frozen)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import math
+import time
 
 import numpy as np
 
@@ -1424,6 +1425,63 @@ def probe_scaled_targets(ad, rep, steps, target, rounds=3):
                                  f"{rep.finding(stuck[0]).evidence[0]}",
                                  f"the same probe on {words} memorised the batch: loss {sig(fitted[0])} -> "
                                  f"{sig(fitted[1])} in {fitted[2]} steps"])
+
+
+# the program-length check runs the student's optimizer at most this many steps, in chunks, and for at most this
+# many seconds: a longer program is judged on what that much of it does
+PROGRAM_STEPS_CAP, PROGRAM_CHUNK, PROGRAM_SECONDS = 2000, 250, 20.0
+
+
+def probe_program_length(ad, rep, train_steps, target, probe_losses):
+    """The student's own optimizer, on a copy, for the steps the program takes (``train_steps``): does it memorise
+    the batch that the overfit probe's Adam memorised?
+
+    Judged only after the probe memorised the batch, so the model, the loss and the data can fit it and what is
+    left is the settings against the program's length. The check is lenient: the same rows every step (the
+    program's steps go over all its data) and regularisers off, as in the probe. Settings that cannot memorise
+    this batch within the program's steps will not fit the data set in them either.
+    """
+    if "overfit-one-batch" not in rep.passed:
+        rep.skip("program-length", "the overfit probe did not memorise the batch, so the settings are not judged "
+                                   "against the program's length")
+        return
+    model = ad.copy()
+    ad.switch_off_regularisers(model)
+    optimizer, floor = ad.optimizer_for(model), perfect_loss(ad)[0]
+    losses, started, limit = np.zeros(0), time.perf_counter(), min(train_steps, PROGRAM_STEPS_CAP)
+    while len(losses) < limit and time.perf_counter() - started < PROGRAM_SECONDS:
+        run = ad.train(model, optimizer, min(PROGRAM_CHUNK, limit - len(losses)))
+        losses = np.concatenate([losses, np.asarray(run.losses, dtype=np.float64)])
+        if run.diverged or not np.all(np.isfinite(losses)):
+            rep.notes.append(f"program-length: your settings' loss stopped being finite after {len(losses)} of your "
+                             f"program's {train_steps} steps on this batch")
+            return
+        if _memorised(losses, target, floor):
+            rep.passed.append("program-length")
+            rep.notes.append(f"your settings memorised this batch in {_steps_to_goal(losses, target, floor)} of your "
+                             f"program's {train_steps} steps")
+            return
+    ran, first = len(losses), float(losses[0])
+    lr = ad.lr()
+    settings = f"your optimizer{f' (lr {sig(lr)})' if lr else ''}"
+    said = (f"{settings}, for {ran} steps on this batch alone: loss {sig(first)} -> {sig(float(losses[-1]))} "
+            f"(goal: below {sig(floor + target * (first - floor))})")
+    if ran < train_steps:  # a long program: only its first steps were run
+        rep.notes.append(f"program-length: {said}; your program takes {train_steps} steps, more than this check runs "
+                         f"({PROGRAM_STEPS_CAP} steps or {PROGRAM_SECONDS:g} s), so it is not judged")
+        return
+    probe = (f"the overfit probe's Adam memorised it in {_steps_to_goal(probe_losses, target, floor)} steps"
+             if probe_losses is not None else "the overfit probe's Adam memorised it")
+    rep.add("too-few-steps", [f"{said}: the {train_steps} steps your program takes are not enough with these settings",
+                              f"{probe}, so the model can learn it: your learning rate or optimizer is too slow for "
+                              "your program's length"])
+
+
+def _steps_to_goal(losses, target, floor) -> int:
+    """The first step at which a run's loss reached the overfit test's goal (its length if it never did)."""
+    first = float(losses[0])
+    reached = np.flatnonzero((np.asarray(losses) - floor <= target * (first - floor)) | (np.asarray(losses) < 1e-4))
+    return int(reached[0]) if reached.size else len(losses)
 
 
 def _one_output_for_all(ad, model) -> bool:

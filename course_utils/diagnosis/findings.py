@@ -64,7 +64,7 @@ CATALOGUE = {
         "the model cannot memorise this one batch",
         "Fix the other findings first; a model that cannot overfit one batch will not learn the dataset.", ("00",)),
     "too-few-steps": (
-        "the loss was still falling when the probe stopped",
+        "the batch is learnable but was not learned in the steps taken",
         "Train for more steps (or with a larger learning rate): this batch is learnable but not yet learned.",
         ("04", "00")),
     "zero-gradients": (
