@@ -97,6 +97,10 @@ CASES = {
     "reports_inside_fit": (lambda: lab_copy(REPORT_INSIDE), grade.TAMPERING, "the lab's check records 1"),
     "kills_kernel": (lambda: lab_copy("import os\nos._exit(1)"), grade.ERROR, "kernel died"),
 }
+if sys.platform.startswith("linux"):  # the memory limit is Linux's RLIMIT_DATA; 512 GiB asked for, never touched
+    CASES["takes_512_gib"] = (lambda: lab_copy("import numpy as np\nheld = [np.empty(2**30) for _ in range(64)]\n"
+                                               + solved_source()), grade.ERROR,
+                              "ran out of memory: the grader gives a notebook 4 GiB")
 SERIAL_AGAIN = ["untouched", "not_json", "wrong_lab", "prints_gigabytes", "rebinds_check"]
 
 

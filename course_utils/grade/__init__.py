@@ -31,6 +31,10 @@ VERDICTS = (PASSED, NOT_PASSED, MISSING, ERROR, SYNTAX, TIMEOUT, OUTPUT_LIMIT, T
 
 DEFAULT_TIME_LIMIT_S = 600      # the whole notebook, kernel start included; a lab runs in seconds to a minute
 DEFAULT_OUTPUT_LIMIT_MB = 20    # everything the notebook sends; a lab's figures and text are well under 1 MB
+# private memory of one notebook's kernel: the solutions' largest is lab 06's, 0.82 GiB (VmData, measured on a 2-core
+# machine; more cores add thread stacks), so 4 GiB leaves room and stops a runaway allocation long before it
+# takes a laptop's memory
+DEFAULT_MEMORY_LIMIT_GB = 4
 CSV_COLUMNS = ("student", "check", "verdict", "message", "seconds")
 
 
@@ -107,13 +111,13 @@ def _whole(lab: Lab, verdict: str, message: str) -> list:
 
 def grade_submission(lab: Lab, path, time_limit_s: float = DEFAULT_TIME_LIMIT_S,
                      output_limit_mb: float = DEFAULT_OUTPUT_LIMIT_MB, static: bool = True,
-                     student: str | None = None) -> StudentGrade:
+                     student: str | None = None, memory_limit_gb: float = DEFAULT_MEMORY_LIMIT_GB) -> StudentGrade:
     """Grade one submission. Never raises: a failure of the grader itself becomes a 'grader error' row."""
     path = Path(path)
     grade = StudentGrade(student or student_ids([path], lab.path)[0], path, [])
     started = time.monotonic()
     try:
-        _grade(lab, path, grade, time_limit_s, output_limit_mb, static)
+        _grade(lab, path, grade, time_limit_s, output_limit_mb, static, memory_limit_gb)
     except Exception as error:  # the grader's own bug must not stop the class
         last = traceback.extract_tb(error.__traceback__)[-1]
         grade.rows = _whole(lab, GRADER_ERROR, f"the grader failed on this submission: {type(error).__name__}: "
@@ -122,7 +126,7 @@ def grade_submission(lab: Lab, path, time_limit_s: float = DEFAULT_TIME_LIMIT_S,
     return grade
 
 
-def _grade(lab: Lab, path: Path, grade: StudentGrade, time_limit_s, output_limit_mb, static) -> None:
+def _grade(lab: Lab, path: Path, grade: StudentGrade, time_limit_s, output_limit_mb, static, memory_limit_gb) -> None:
     try:
         submission = read(path)
         submission.cells  # noqa: B018 (a JSON object without cells is not a notebook)
@@ -147,17 +151,17 @@ def _grade(lab: Lab, path: Path, grade: StudentGrade, time_limit_s, output_limit
         grade.rows = _whole(lab, TAMPERING, "the exercise code reaches into the course or the interpreter: "
                                             + "; ".join(findings[:4]) + ("; ..." if len(findings) > 4 else ""))
         return
-    _run_and_judge(lab, placement, grade, time_limit_s, output_limit_mb)
+    _run_and_judge(lab, placement, grade, time_limit_s, output_limit_mb, memory_limit_gb)
 
 
-def _run_and_judge(lab: Lab, placement, grade: StudentGrade, time_limit_s, output_limit_mb) -> None:
+def _run_and_judge(lab: Lab, placement, grade: StudentGrade, time_limit_s, output_limit_mb, memory_limit_gb) -> None:
     token = integrity.new_token()
     limit_bytes = int(output_limit_mb * 1e6)
     graded = assemble.assemble(lab.nb, placement, integrity.preamble_source(limit_bytes),
                                lambda label: integrity.record_source(token, label),
                                integrity.final_source(token, lab.called))
     with tempfile.TemporaryDirectory(prefix="grade-") as folder:  # the student's files land here, then vanish
-        outcome = run_capped(graded.nb, folder, time_limit_s, limit_bytes)
+        outcome = run_capped(graded.nb, folder, time_limit_s, limit_bytes, int(memory_limit_gb * 2**30))
     grade.executed = graded.nb
     whole = _notebook_verdict(lab, graded, outcome, token, output_limit_mb)
     if whole:
@@ -167,6 +171,8 @@ def _run_and_judge(lab: Lab, placement, grade: StudentGrade, time_limit_s, outpu
                   for row in _judge_check(graded, index, names, token, placement)]
     if _exercise_errors(graded):
         grade.notes.append(_exercise_errors(graded))
+    if any(_out_of_memory(error_of(c)) for c in graded.nb.cells):
+        grade.notes.append(f"a cell ran out of memory: the grader gives a notebook {memory_limit_gb:g} GiB")
 
 
 def _notebook_verdict(lab: Lab, graded, outcome, token: str, output_limit_mb):
@@ -186,6 +192,11 @@ def _notebook_verdict(lab: Lab, graded, outcome, token: str, output_limit_mb):
     if findings:
         return TAMPERING, "after the run: " + "; ".join(findings[:4]) + ("; ..." if len(findings) > 4 else "")
     return None
+
+
+def _out_of_memory(error) -> bool:
+    """An allocation refused: Python's MemoryError, or PyTorch's allocator saying so."""
+    return error is not None and (error.ename == "MemoryError" or "allocate memory" in str(error.evalue))
 
 
 def _cell_error(cell) -> str:
@@ -248,7 +259,8 @@ def _record_problem(before, after, names: list, check_cell) -> str | None:
 # ---------------------------------------------------------------- a whole class
 
 def grade_class(lab_path, submissions, out, jobs: int = 1, time_limit_s: float = DEFAULT_TIME_LIMIT_S,
-                output_limit_mb: float = DEFAULT_OUTPUT_LIMIT_MB, static: bool = True, progress=print) -> list:
+                output_limit_mb: float = DEFAULT_OUTPUT_LIMIT_MB, static: bool = True, progress=print,
+                memory_limit_gb: float = DEFAULT_MEMORY_LIMIT_GB) -> list:
     """Grade every submission (``jobs`` at a time), write the CSV, the feedback and the executed notebooks.
 
     Returns the StudentGrades sorted by student. Raises ValueError before
@@ -263,7 +275,8 @@ def grade_class(lab_path, submissions, out, jobs: int = 1, time_limit_s: float =
     fingerprint = integrity.source_fingerprint()
     grades = []
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = [pool.submit(grade_submission, lab, p, time_limit_s, output_limit_mb, static, student)
+        futures = [pool.submit(grade_submission, lab, p, time_limit_s, output_limit_mb, static, student,
+                               memory_limit_gb)
                    for p, student in zip(paths, ids)]
         for done, future in enumerate(as_completed(futures), 1):
             grade = future.result()

@@ -1,4 +1,4 @@
-"""Reading notebooks and running one in a fresh kernel under a wall-clock limit and an output cap.
+"""Reading notebooks and running one in a fresh kernel under a wall-clock limit, an output cap and a memory limit.
 
 The test suite reads notebooks with the same helpers (tests/notebook_tools.py).
 """
@@ -61,7 +61,8 @@ ENVELOPE = 4
 
 
 class CappedClient(NotebookClient):
-    """A NotebookClient that stops the whole notebook at a deadline or past a number of output bytes.
+    """A NotebookClient that stops the whole notebook at a deadline or past a number of output bytes, and starts
+    its kernel with a memory limit (``cap_memory``).
 
     The grader's first cell (integrity.preamble_source) stops a flood of
     printing inside the kernel; this client is the second guard, for output
@@ -71,10 +72,17 @@ class CappedClient(NotebookClient):
     memory at most, however much it prints.
     """
 
-    def __init__(self, nb, *, time_limit_s: float, output_limit_bytes: int, **kwargs):
+    def __init__(self, nb, *, time_limit_s: float, output_limit_bytes: int, memory_limit_bytes: int | None = None,
+                 **kwargs):
         super().__init__(nb, timeout_func=self._time_left, allow_errors=True, **kwargs)
         self.time_limit_s, self.output_limit_bytes = time_limit_s, output_limit_bytes
+        self.memory_limit_bytes, self.memory_capped = memory_limit_bytes, False
         self.output_bytes, self.overflowed, self.deadline, self.zmq_context = 0, False, None, None
+
+    async def async_start_new_kernel(self, **kwargs):
+        await super().async_start_new_kernel(**kwargs)
+        if self.memory_limit_bytes:  # before any cell runs; processes the kernel starts inherit the limit
+            self.memory_capped = cap_memory(self.km.provisioner.process.pid, self.memory_limit_bytes)
 
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
@@ -118,6 +126,19 @@ class CappedClient(NotebookClient):
             pass  # already gone
 
 
+def cap_memory(pid: int, limit_bytes: int) -> bool:
+    """Limit a process's private memory (RLIMIT_DATA: its heap and anonymous mappings, where arrays and tensors
+    live) to ``limit_bytes``: past it, an allocation fails (MemoryError) instead of taking the machine's memory.
+    Linux only (elsewhere, or if refused: False)."""
+    try:
+        import resource
+
+        resource.prlimit(pid, resource.RLIMIT_DATA, (limit_bytes, limit_bytes))
+        return True
+    except (ImportError, AttributeError, OSError, ValueError):
+        return False
+
+
 @dataclass
 class RunOutcome:
     """How a run ended: "finished", "timeout", "output limit" or "kernel died", and what it said."""
@@ -127,9 +148,11 @@ class RunOutcome:
     detail: str = ""
 
 
-def run_capped(nb, cwd: str, time_limit_s: float, output_limit_bytes: int) -> RunOutcome:
+def run_capped(nb, cwd: str, time_limit_s: float, output_limit_bytes: int,
+               memory_limit_bytes: int | None = None) -> RunOutcome:
     """Execute ``nb`` in place in a fresh python3 kernel started in ``cwd``; never raises on the notebook's code."""
     client = CappedClient(nb, time_limit_s=time_limit_s, output_limit_bytes=output_limit_bytes,
+                          memory_limit_bytes=memory_limit_bytes,
                           kernel_name="python3", shutdown_kernel="immediate", startup_timeout=120)
     too_much = f"the notebook printed more than {output_limit_bytes / 1e6:g} MB and was stopped"
     started = time.monotonic()
@@ -144,7 +167,9 @@ def run_capped(nb, cwd: str, time_limit_s: float, output_limit_bytes: int) -> Ru
         if client.overflowed:
             status, detail = "output limit", too_much
         else:
-            status, detail = "kernel died", "the Python kernel died while running it (os._exit, a crash, or out of memory)"
+            memory = (f"out of memory, or over the grader's memory limit of {memory_limit_bytes / 2**30:g} GiB"
+                      if client.memory_capped else "or out of memory")
+            status, detail = "kernel died", f"the Python kernel died while running it (os._exit, a crash, {memory})"
     finally:
         if client.zmq_context is not None:
             client.zmq_context.destroy(linger=0)
