@@ -5,7 +5,7 @@
 
 Sphinx with MyST-NB and sphinx-book-theme (pinned in requirements.txt): the theme ships inside
 its PyPI package, so the build fetches nothing (jupyter-book 2 asks a template server for its
-theme and fails offline). Notebooks are never executed: the pages show their committed outputs.
+theme and fails offline), and MathJax is copied into the site, so formulas render offline too. Notebooks are never executed: the pages show their committed outputs.
 solutions/ is never read. A panel is a widget, which a static page cannot run; its page shows
 the figure the committed notebook stored in the panel's widget state, the settings it was drawn
 at, a line saying that moving the sliders needs a running kernel, and a Binder link when the
@@ -166,8 +166,30 @@ def sphinx_settings(title: str, repository: str | None, branch: str) -> dict:
         "html_theme": "sphinx_book_theme", "html_theme_options": theme,
         "nb_execution_mode": "off",   # the committed outputs, never a re-run
         "myst_enable_extensions": ["dollarmath"],
+        "mathjax_path": MATHJAX_SCRIPT,  # under _static/, copied there by copy_mathjax: no CDN
         "html_show_sourcelink": False,
     }
+
+
+MATHJAX_SCRIPT = "mathjax/tex-mml-chtml.js"
+# what that script loads as a page needs it: fonts, TeX extensions named in a formula, the menu and assistive MathML
+# (speech, sre/, only if a reader turns it on in the menu: left out, 4 MB)
+MATHJAX_PARTS = ("tex-mml-chtml.js", "output/chtml", "input/tex/extensions", "ui", "a11y")
+
+
+def copy_mathjax(static: Path) -> None:
+    """MathJax 3 from the django-static-mathjax package (its files only; Django is not needed) into ``static``."""
+    import mathjax
+
+    source = Path(mathjax.__file__).parent / "static" / "mathjax"
+    for part in MATHJAX_PARTS:
+        target = static / "mathjax" / part
+        if (source / "es5" / part).is_dir():
+            shutil.copytree(source / "es5" / part, target)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source / "es5" / part, target)
+    shutil.copy2(source / "LICENSE", static / "mathjax" / "LICENSE")
 
 
 def build(out: Path = DEFAULT_OUT, repository: str | None = None, branch: str = "main") -> list:
@@ -189,6 +211,7 @@ def build(out: Path = DEFAULT_OUT, repository: str | None = None, branch: str = 
                      confoverrides=sphinx_settings(title, repository, branch),
                      status=None, warning=warnings, freshenv=True)
         app.build()
+    copy_mathjax(out / "_static")
     for _caption, folder in SECTIONS:  # the download button serves the committed notebook, widget state and all
         for notebook in (ROOT / folder).glob("*.ipynb"):
             shutil.copy2(notebook, out / "_sources" / folder / notebook.name)

@@ -32,8 +32,6 @@ REPOSITORY = "https://github.com/example/cant-even-overfit"
 LESSONS = sorted(p.stem for p in (ROOT / "lessons").glob("*.ipynb"))
 LABS = sorted(p.stem for p in (ROOT / "labs").glob("*.ipynb"))
 PAGES = ["index"] + [f"lessons/{name}" for name in LESSONS] + [f"labs/{name}" for name in LABS]
-# Sphinx loads MathJax from its CDN on pages with formulas; offline the TeX source shows instead.
-ALLOWED_EXTERNAL = ("https://cdn.jsdelivr.net/npm/mathjax@",)
 
 
 @pytest.fixture(scope="module")
@@ -161,7 +159,7 @@ def test_page_shows_its_figures_no_error_and_links_that_resolve(built, served, p
     hrefs = page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)")
     assert any(h.startswith(served) for h in hrefs)
     assert broken_links(out, served, hrefs) == []
-    assert all(url.startswith(ALLOWED_EXTERNAL) for url in page.external_requests), page.external_requests
+    assert page.external_requests == []  # MathJax, fonts and all come from the site itself
 
 
 @pytest.mark.parametrize("lesson", [n for n in LESSONS if '"application/vnd.jupyter.widget-view+json"'
@@ -197,3 +195,13 @@ def test_search_finds_a_word_of_lesson_03(served, page):
     found = page.eval_on_selector_all("#search-results ul.search li a", "links => links.map(a => a.href)")
     assert any("lessons/03_dying_relu" in href for href in found), found
     assert not any("solution" in href for href in found)
+
+
+def test_formulas_are_typeset_with_no_request_off_the_site(served, page):
+    """Lesson 00 writes ln K in TeX: MathJax, copied into the site, typesets it while every other host is refused."""
+    page.external_requests.clear()
+    page.goto(f"{served}lessons/00_the_overfit_test.html")
+    page.wait_for_selector("mjx-container", timeout=30_000)
+    assert page.locator("mjx-container").count() >= 3
+    assert "\\ln K" not in page.inner_text("article")  # no TeX source left on the page
+    assert page.external_requests == []
