@@ -2288,19 +2288,24 @@ def _line_fit(lr, seed=0):
     return model, x, 3 * x - 1, torch.optim.SGD(model.parameters(), lr=lr)
 
 
-@pytest.mark.parametrize("lr,train_steps,named", [(1e-3, 150, True), (1e-3, 400, True), (0.3, 150, False)])
-def test_settings_too_slow_for_the_programs_length_are_too_few_steps(lr, train_steps, named):
-    """Given how many steps the program takes, the student's own settings are run that long: SGD at 1e-3 does not
-    memorise a line in 150 or 400 steps where the probe's Adam does, so its settings are too slow for the program;
-    SGD at 0.3 memorises it within 150."""
+@pytest.mark.parametrize("lr,train_steps,outcome", [(1e-5, 150, "finding"), (1e-5, 400, "finding"),
+                                                      (1e-3, 150, "note"), (0.3, 150, "passed")])
+def test_settings_that_leave_the_loss_where_it_was_for_the_whole_program_are_too_few_steps(lr, train_steps, outcome):
+    """Given how many steps the program takes, the student's own settings are run that long. SGD at 1e-5 moves the
+    loss of a line less than 1% in 150 or 400 steps where the probe's Adam memorises it: a finding. SGD at 1e-3
+    lowers it by a third without memorising it, as many working programs do: a note with the numbers. SGD at 0.3
+    memorises it within 150 steps."""
     model, x, y, opt = _line_fit(lr)
     report = diagnose(model, x, y, nn.MSELoss(), optimizer=opt, train_steps=train_steps)
-    assert ("too-few-steps" in report.codes) == named, str(report)
-    assert ("program-length" in report.passed) != named, str(report)
-    if named:
+    assert ("too-few-steps" in report.codes) == (outcome == "finding"), str(report)
+    assert ("program-length" in report.passed) == (outcome == "passed"), str(report)
+    notes = [note for note in report.notes if note.startswith("program-length:")]
+    assert bool(notes) == (outcome == "note"), str(report)
+    if outcome == "finding":
         evidence = " ".join(report.finding("too-few-steps").evidence)
-        assert f"for {train_steps} steps on this batch alone" in evidence and "memorised it in" in evidence
-    else:
+        assert f"in all the {train_steps} steps your program takes, the loss moves" in evidence
+        assert "memorised it in" in evidence
+    if outcome == "passed":
         assert any(f"of your program's {train_steps} steps" in note for note in report.notes), str(report)
     without = diagnose(model, x, y, nn.MSELoss(), optimizer=opt)  # not told the program's length: not judged
     assert "too-few-steps" not in without.codes and "program-length" not in without.passed
@@ -2322,7 +2327,7 @@ def test_a_program_longer_than_the_check_runs_is_not_judged(monkeypatch):
     from course_utils.diagnosis import checks
 
     monkeypatch.setattr(checks, "PROGRAM_STEPS_CAP", 100)
-    model, x, y, opt = _line_fit(1e-3)
+    model, x, y, opt = _line_fit(1e-5)
     report = diagnose(model, x, y, nn.MSELoss(), optimizer=opt, train_steps=5000)
     assert "too-few-steps" not in report.codes, str(report)
     assert any("your program takes 5000 steps" in note and "not judged" in note for note in report.notes), str(report)

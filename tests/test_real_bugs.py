@@ -105,18 +105,20 @@ def test_program_steps_name_benchmark_cases_with_whole_step_counts():
         assert len(steps) == 2 and all(type(n) is int and n >= 1 for n in steps), name
 
 
-def test_told_the_programs_length_diagnose_names_rmsprop_at_its_default_rate():
-    """`--program-steps`: RMSprop at 1e-3 fitting y = 5x gets nothing without the program's length (the lr probe's
-    20 steps move the loss); in the program's 600 steps it does not memorise the batch the probe's Adam does,
-    while the fixed twin's RMSprop at 0.1 does."""
+def test_told_the_programs_length_diagnose_names_a_program_too_short_to_move_the_loss():
+    """`--program-steps`: the held-out 2-2-2 softmax net trained 5 epochs (35 steps in DeepLocalize's program) gets
+    nothing without the length; in those 35 steps Adam at 1e-3 moves its loss under 1%, so told them it is
+    too-few-steps, and the fixed twin stays clean. The tenth set's RMSprop at 1e-3 lowers its loss 36% in its
+    600 steps without memorising the batch: a note, not a finding."""
     from benchmarks.real_bugs.program_steps import PROGRAM_STEPS
     from benchmarks.real_bugs.run import run_case
 
-    case = TENTH["tenth_keras_linear_fit_rmsprop_default_rate"]
+    case = HELD_OUT["so_50306988_two_unit_softmax_few_epochs"]
     assert run_case(case).verdict == "missed"
     told = run_case(case, program_steps=PROGRAM_STEPS[case.name])
     assert told.verdict == "named" and told.fixed_verdict == "clean", (told.buggy, told.fixed)
-    assert "too-few-steps" in told.buggy.codes
+    slow = TENTH["tenth_keras_linear_fit_rmsprop_default_rate"]
+    assert "too-few-steps" not in run_case(slow, program_steps=PROGRAM_STEPS[slow.name]).buggy.codes
 
 
 def test_every_held_out_case_is_declared_in_full_from_a_held_out_post_and_its_builders_run():

@@ -1433,13 +1433,14 @@ PROGRAM_STEPS_CAP, PROGRAM_CHUNK, PROGRAM_SECONDS = 2000, 250, 20.0
 
 
 def probe_program_length(ad, rep, train_steps, target, probe_losses):
-    """The student's own optimizer, on a copy, for the steps the program takes (``train_steps``): does it memorise
-    the batch that the overfit probe's Adam memorised?
+    """The student's own optimizer, on a copy, for the steps the program takes (``train_steps``), on the batch that
+    the overfit probe's Adam memorised.
 
     Judged only after the probe memorised the batch, so the model, the loss and the data can fit it and what is
-    left is the settings against the program's length. The check is lenient: the same rows every step (the
-    program's steps go over all its data) and regularisers off, as in the probe. Settings that cannot memorise
-    this batch within the program's steps will not fit the data set in them either.
+    left is the settings against the program's length; lenient, with the same rows every step and regularisers off.
+    A finding only when the whole program leaves the loss where it was (moved less than STILL_LOSS): healthy
+    programs fall short of memorising the batch in their steps and still work, so anything between is a note
+    with the numbers (measured on the held-out set told its programs' lengths: see benchmarks/README.md).
     """
     if "overfit-one-batch" not in rep.passed:
         rep.skip("program-length", "the overfit probe did not memorise the batch, so the settings are not judged "
@@ -1461,20 +1462,25 @@ def probe_program_length(ad, rep, train_steps, target, probe_losses):
             rep.notes.append(f"your settings memorised this batch in {_steps_to_goal(losses, target, floor)} of your "
                              f"program's {train_steps} steps")
             return
-    ran, first = len(losses), float(losses[0])
+    ran, first, best = len(losses), float(losses[0]), float(np.min(losses))
     lr = ad.lr()
-    settings = f"your optimizer{f' (lr {sig(lr)})' if lr else ''}"
-    said = (f"{settings}, for {ran} steps on this batch alone: loss {sig(first)} -> {sig(float(losses[-1]))} "
-            f"(goal: below {sig(floor + target * (first - floor))})")
+    said = (f"your optimizer{f' (lr {sig(lr)})' if lr else ''}, for {ran} steps on this batch alone: loss "
+            f"{sig(first)} -> {sig(float(losses[-1]))} (the overfit test's goal: below "
+            f"{sig(floor + target * (first - floor))})")
+    probe = (f"the overfit probe's Adam memorised it in {_steps_to_goal(probe_losses, target, floor)} steps"
+             if probe_losses is not None else "the overfit probe's Adam memorised it")
+    moved = (first - best) / max(abs(first), 1e-12)
     if ran < train_steps:  # a long program: only its first steps were run
         rep.notes.append(f"program-length: {said}; your program takes {train_steps} steps, more than this check runs "
                          f"({PROGRAM_STEPS_CAP} steps or {PROGRAM_SECONDS:g} s), so it is not judged")
-        return
-    probe = (f"the overfit probe's Adam memorised it in {_steps_to_goal(probe_losses, target, floor)} steps"
-             if probe_losses is not None else "the overfit probe's Adam memorised it")
-    rep.add("too-few-steps", [f"{said}: the {train_steps} steps your program takes are not enough with these settings",
-                              f"{probe}, so the model can learn it: your learning rate or optimizer is too slow for "
-                              "your program's length"])
+    elif moved < STILL_LOSS:
+        rep.add("too-few-steps", [f"{said}: in all the {train_steps} steps your program takes, the loss moves "
+                                  f"{sig(100 * moved, 2)}%",
+                                  f"{probe}, so the model can learn it: your learning rate or optimizer is too slow "
+                                  "for your program's length"])
+    else:  # learning, short of memorising: many working programs stop there
+        rep.notes.append(f"program-length: {said}, {percent(moved)} lower, where {probe}: if your training falls "
+                         "short, more steps or a larger learning rate is the first thing to try")
 
 
 def _steps_to_goal(losses, target, floor) -> int:
