@@ -100,7 +100,7 @@ CASES = {
 if sys.platform.startswith("linux"):  # the memory limit is Linux's RLIMIT_DATA; 512 GiB asked for, never touched
     CASES["takes_512_gib"] = (lambda: lab_copy("import numpy as np\nheld = [np.empty(2**30) for _ in range(64)]\n"
                                                + solved_source()), grade.ERROR,
-                              "ran out of memory: the grader gives a notebook 4 GiB")
+                              f"ran out of memory: the grader gives a notebook {grade.DEFAULT_MEMORY_LIMIT_GB:g} GiB")
 SERIAL_AGAIN = ["untouched", "not_json", "wrong_lab", "prints_gigabytes", "rebinds_check"]
 
 

@@ -31,10 +31,10 @@ VERDICTS = (PASSED, NOT_PASSED, MISSING, ERROR, SYNTAX, TIMEOUT, OUTPUT_LIMIT, T
 
 DEFAULT_TIME_LIMIT_S = 600      # the whole notebook, kernel start included; a lab runs in seconds to a minute
 DEFAULT_OUTPUT_LIMIT_MB = 20    # everything the notebook sends; a lab's figures and text are well under 1 MB
-# private memory of one notebook's kernel: the solutions' largest is lab 06's, 0.82 GiB (VmData, measured on a 2-core
-# machine; more cores add thread stacks), so 4 GiB leaves room and stops a runaway allocation long before it
-# takes a laptop's memory
-DEFAULT_MEMORY_LIMIT_GB = 4
+# private memory of one notebook's kernel: the solutions' largest is lab 06's, 0.82 GiB (VmData, 2 cores), and each
+# 64 cores add about 1 GiB of thread stacks and BLAS buffers (measured: 0.6 -> 1.6 GiB after numpy, torch and
+# TensorFlow at 2 and 64 threads); 4 GiB plus that stops a runaway allocation long before it takes a laptop
+DEFAULT_MEMORY_LIMIT_GB = 4 + (os.cpu_count() or 2) // 64
 CSV_COLUMNS = ("student", "check", "verdict", "message", "seconds")
 
 
