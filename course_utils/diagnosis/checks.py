@@ -1463,10 +1463,10 @@ def probe_program_length(ad, rep, train_steps, target, probe_losses):
                              f"program's {train_steps} steps")
             return
     ran, first, best = len(losses), float(losses[0]), float(np.min(losses))
-    lr = ad.lr()
+    goal_floor, lr = _floor_of(losses, floor), ad.lr()
     said = (f"your optimizer{f' (lr {sig(lr)})' if lr else ''}, for {ran} steps on this batch alone: loss "
             f"{sig(first)} -> {sig(float(losses[-1]))} (the overfit test's goal: below "
-            f"{sig(floor + target * (first - floor))})")
+            f"{sig(goal_floor + target * (first - goal_floor))})")
     probe = (f"the overfit probe's Adam memorised it in {_steps_to_goal(probe_losses, target, floor)} steps"
              if probe_losses is not None else "the overfit probe's Adam memorised it")
     moved = (first - best) / max(abs(first), 1e-12)
@@ -1484,9 +1484,11 @@ def probe_program_length(ad, rep, train_steps, target, probe_losses):
 
 
 def _steps_to_goal(losses, target, floor) -> int:
-    """The first step at which a run's loss reached the overfit test's goal (its length if it never did)."""
-    first = float(losses[0])
-    reached = np.flatnonzero((np.asarray(losses) - floor <= target * (first - floor)) | (np.asarray(losses) < 1e-4))
+    """The first step at which a run's loss reached the overfit test's goal, as ``_memorised`` judges it (the
+    run's length if it never did)."""
+    losses = np.asarray(losses, dtype=np.float64)
+    first, floor = float(losses[0]), _floor_of(losses, floor)
+    reached = np.flatnonzero((losses - floor <= target * (first - floor)) | (losses < 1e-4))
     return int(reached[0]) if reached.size else len(losses)
 
 
