@@ -20,6 +20,7 @@ and research benchmarks, each with its fixed twin.
     python -m benchmarks.real_bugs --fourteenth    # only the fourteenth held-out set (fourteenth_*_cases.py)
     python -m benchmarks.real_bugs --fifteenth     # only the fifteenth held-out set (fifteenth_*_cases.py)
     python -m benchmarks.real_bugs --sixteenth     # only the sixteenth held-out set (sixteenth_*_cases.py)
+    python -m benchmarks.real_bugs --seventeenth   # only the seventeenth held-out set (seventeenth_*_cases.py)
 
 A case declares where the bug comes from (``source``), what it is and how it
 was fixed (``bug``, ``fix``, one sentence each), the catalogue codes that would
@@ -239,16 +240,25 @@ def sixteenth_cases() -> list:
     return [c for part in _SIXTEENTH_PARTS for c in part.CASES]
 
 
+_SEVENTEENTH_PARTS = tuple(importlib.import_module(f".seventeenth_{part}_cases", __name__) for part in "abcdefg")
+
+
+def seventeenth_cases() -> list:
+    """The seventeenth held-out set (seventeenth_a_cases.py ... seventeenth_g_cases.py): the Stack Overflow bugs of
+    Shah et al.'s reproducibility study (seventeenth_frame.txt, in its order), the parts built apart."""
+    return [c for part in _SEVENTEENTH_PARTS for c in part.CASES]
+
+
 # The sets run once each, after the detectors were tuned on the others: the command-line flag's name -> the set.
 LATER_SETS = {"fresh": fresh_cases, "third": third_cases, "fourth": fourth_cases, "fifth": fifth_cases,
               "sixth": sixth_cases, "seventh": seventh_cases, "eighth": eighth_cases,
               "ninth": ninth_cases, "tenth": tenth_cases, "eleventh": eleventh_cases,
               "twelfth": twelfth_cases, "thirteenth": thirteenth_cases,
               "fourteenth": fourteenth_cases, "fifteenth": fifteenth_cases,
-              "sixteenth": sixteenth_cases}
+              "sixteenth": sixteenth_cases, "seventeenth": seventeenth_cases}
 
 __all__ = ["Case", "case", "all_cases", "held_out_cases", "fresh_cases", "third_cases", "fourth_cases",
            "fifth_cases", "sixth_cases", "seventh_cases", "eighth_cases", "ninth_cases", "tenth_cases",
            "eleventh_cases", "twelfth_cases", "thirteenth_cases", "fourteenth_cases",
-           "fifteenth_cases", "sixteenth_cases",
+           "fifteenth_cases", "sixteenth_cases", "seventeenth_cases",
            "LATER_SETS", "HELD_OUT_SO_IDS"]

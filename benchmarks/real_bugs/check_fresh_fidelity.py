@@ -1,15 +1,15 @@
-"""Fidelity check for the later held-out sets (fresh, third to sixteenth), without diagnose.
+"""Fidelity check for the later held-out sets (fresh, third to seventeenth), without diagnose.
 
 For every case in ``fresh_cases.py`` (``third_cases.py`` with ``--third``, ``fourth_cases.py`` with
 ``--fourth``, ``fifth_cases.py`` with ``--fifth``, the sixth and seventh sets' two files each with ``--sixth`` and ``--seventh``, the eighth set's three with ``--eighth``, the ninth's seven with ``--ninth``, the tenth's four with ``--tenth``, the eleventh's seven with ``--eleventh``,
-the twelfth's six with ``--twelfth``, the thirteenth's six with ``--thirteenth``, the fourteenth's, fifteenth's and sixteenth's eight with ``--fourteenth``, ``--fifteenth`` and ``--sixteenth``), both twins are
+the twelfth's six with ``--twelfth``, the thirteenth's six with ``--thirteenth``, the fourteenth's, fifteenth's and sixteenth's eight with ``--fourteenth``, ``--fifteenth`` and ``--sixteenth``, the seventeenth's seven with ``--seventeenth``), both twins are
 trained with plain code on the case's own batch (PyTorch: a zero_grad/backward/step loop; Keras: compile + train_on_batch on the whole
 batch), and one line per case prints the loss at the first and last step, whether a NaN/inf
 appeared, the training accuracy where the targets are classes, for PyTorch how many of the
 model's parameter tensors moved, or the error the twin raised.
 The buggy twin should show the thread's symptom and the fixed twin should learn.
 
-    python -m benchmarks.real_bugs.check_fresh_fidelity [--steps 300] [--third | --fourth | --fifth | --sixth | --seventh | --eighth | --ninth | --tenth | --eleventh | --twelfth | --thirteenth | --fourteenth | --fifteenth | --sixteenth] [NAME ...]
+    python -m benchmarks.real_bugs.check_fresh_fidelity [--steps 300] [--third | --fourth | --fifth | --sixth | --seventh | --eighth | --ninth | --tenth | --eleventh | --twelfth | --thirteenth | --fourteenth | --fifteenth | --sixteenth | --seventeenth] [NAME ...]
 """
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
     python -m benchmarks.real_bugs [NAME ...] [--framework keras|torch] [--kind TEXT] [--watch] [--program-steps]
                                    [--held-out | --fresh | --third | --fourth | --fifth | --sixth | --seventh
                                    | --eighth | --ninth | --tenth | --eleventh | --twelfth | --thirteenth
-                                   | --fourteenth | --fifteenth | --sixteenth]
+                                   | --fourteenth | --fifteenth | --sixteenth | --seventeenth]
 
 --watch trains each twin instead, WATCH_STEPS full-batch steps with its own optimizer and loss, as the
 program would (PyTorch: the textbook loop; Keras: the GradientTape step that fit runs, its loss aligned as
@@ -13,9 +13,9 @@ fit aligns it), under cu.watch, and reports watch's codes.
 the twins whose record states it (program_steps.py); the others run as without it.
 
 The default run is the tuned set only; --held-out runs only DeepLocalize's Stack Overflow set; --fresh,
---third, ..., --sixteenth run only that later held-out set (fresh_cases.py, third_cases.py, ...,
+--third, ..., --seventeenth run only that later held-out set (fresh_cases.py, third_cases.py, ...,
 seventh_keras_cases.py with seventh_torch_cases.py, the eighth set's three files, the ninth's seven, the tenth's four,
-the eleventh's seven, the twelfth's and the thirteenth's six, the fourteenth's, fifteenth's and sixteenth's eight).
+the eleventh's seven, the twelfth's and the thirteenth's six, the fourteenth's, fifteenth's and sixteenth's eight, the seventeenth's seven).
 
 Exit code 0 always: this is a benchmark, not a test.
 """
