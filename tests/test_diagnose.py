@@ -98,6 +98,23 @@ def test_linear_stack(sizes):
     assert len([e for e in whole.evidence if "compose into one linear map" in e]) == 3  # 2 pairs + the summary
 
 
+def test_a_linear_autoencoder_is_a_note_and_a_linear_regressor_of_other_targets_a_finding():
+    """Two linear layers that reconstruct their own inputs through a narrower one are a linear autoencoder, a model in
+    its own right (PCA's subspace; the seventeenth held-out set's repaired program). The same layers fitted to targets
+    other than their inputs stay a finding."""
+    torch.manual_seed(0)
+    x = torch.rand(100, 2)
+    x[:, 1] = 0.5 * x[:, 0] + x[:, 1]
+    autoencoder = nn.Sequential(nn.Linear(2, 1), nn.Linear(1, 2))
+    report = diagnose(autoencoder, x, x, nn.MSELoss(), optimizer=torch.optim.SGD(autoencoder.parameters(), lr=0.01))
+    assert "linear-stack" not in report
+    assert any("linear autoencoder" in n for n in report.notes)
+    xor = torch.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]).repeat(8, 1)
+    report = diagnose(nn.Sequential(nn.Linear(2, 4), nn.Linear(4, 1)), xor, (xor[:, :1] != xor[:, 1:]).float(),
+                      nn.MSELoss(), steps=0)
+    assert "linear-stack" in report and not any("linear autoencoder" in n for n in report.notes)
+
+
 def test_overfit_probe_lowers_its_own_rate_instead_of_blaming_the_model(monkeypatch):
     # a deep chain that Adam at lr 1e-2 blows up is not broken: the probe tries 1e-3 before reporting anything
     from course_utils.diagnosis import checks

@@ -692,7 +692,13 @@ def check_linear_stack(ad, rep, model, trace):
     linked = {(p.first, p.second) for p in pairs}
     maps = list(found.maps)
     whole = len(maps) >= 2 and all((a, b) in linked for a, b in zip(maps, maps[1:]))
-    if whole:
+    if whole and _targets_are_inputs(ad, np.asarray(to_numpy(ad.y))):
+        # a linear autoencoder is a textbook model in its own right: it learns the inputs' principal subspace (PCA)
+        rep.notes.append(f"all {len(maps)} layers with weights compose into one linear map, and the targets are the "
+                         "inputs: a linear autoencoder, which can keep only the inputs' principal directions (as PCA "
+                         "does); if you meant a non-linear one, put an activation after each hidden layer")
+        rep.passed.append("linear-stack")
+    elif whole:
         # every layer with weights feeds the next with nothing non-linear between: one linear map in all
         rep.add("linear-stack", [f"{p}: these compose into one linear map" for p in pairs]
                 + [f"all {len(maps)} layers with weights compose into one linear map (plus the output activation): "
