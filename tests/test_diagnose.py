@@ -1235,6 +1235,18 @@ def test_unscaled_inputs_that_make_the_untrained_model_confidently_wrong_stay_a_
     assert report.mentions("init-loss-off")  # the reading itself stays a note: the batch was memorised
 
 
+def test_unscaled_inputs_that_break_the_start_are_a_note_when_the_students_settings_recover_below_chance():
+    """The same confidently wrong start, with settings whose first steps bring the loss below chance (SGD at 0.01:
+    16.8 -> 0.90 in 20 steps, chance 1.10, where Adam at 1e-3 above stops at 7.6): the program learns on these inputs
+    as they are, as repaired programs that keep raw 0-255 pixels do, so the scale is a note."""
+    x, y = data(64, 6, 3)
+    torch.manual_seed(0)
+    model = mlp(6, 32, 3)
+    report = diagnose(model, x * 60 + 120, y, CE, optimizer=torch.optim.SGD(model.parameters(), 0.01))
+    assert "unscaled-inputs" not in report.codes and report.mentions("unscaled-inputs"), str(report)
+    assert "your settings bring it below chance" in str(report)
+
+
 class ListNet(nn.Module):
     """Hidden layers kept in a plain Python list: the model uses them, model.parameters() does not list them."""
 

@@ -281,6 +281,7 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
         judge_step_size(ad, rep, *lr_probe, lr_steps, probe_losses)
     judge_frozen_after_probe(rep, partly_frozen)
     check_state_across_steps(ad, rep, work)
-    readings_that_fit(rep, settings_move_loss=not stalls(lr_probe))  # stuck settings: a reading may be why
+    readings_that_fit(rep, settings_move_loss=not stalls(lr_probe),  # stuck settings: a reading may be why
+                      settings_losses=None if lr_probe is None else lr_probe[0].losses)
     mark_consequences(rep)
     return rep

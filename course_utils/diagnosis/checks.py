@@ -543,7 +543,7 @@ def check_init_loss(ad, rep, init_loss, out):
         rep.skip("init-loss", "the targets are all zero in this batch: no level to compare with")
         return
     if not check.healthy:
-        rep.add("init-loss-off", [str(check)], severity="warning", ratio=check.ratio)
+        rep.add("init-loss-off", [str(check)], severity="warning", ratio=check.ratio, chance=check.reference)
     else:
         rep.passed.append("init-loss")
 

@@ -387,7 +387,7 @@ READINGS = ("dead-relu", "init-loss-off", "vanishing-gradients", "exploding-grad
 SCALE_BREAKS_START = 10
 
 
-def readings_that_fit(rep, settings_move_loss):
+def readings_that_fit(rep, settings_move_loss, settings_losses=None):
     """Readings that did not stop the model fitting become notes.
 
     Where the overfit probe memorised the batch: units dead from the start (the probe fitted with them), early
@@ -395,7 +395,8 @@ def readings_that_fit(rep, settings_move_loss):
     when the student's own settings moved the loss (``settings_move_loss``; if not, a reading may be why), the
     other readings. A gradient large for its weights is a note when the student's learning rate trains the
     model without diverging; so are unscaled inputs when, besides, the batch was memorised, unless the untrained
-    model's loss is SCALE_BREAKS_START times chance or more.
+    model's loss is SCALE_BREAKS_START times chance or more and the student's own settings (``settings_losses``,
+    the learning-rate probe's losses) leave it above chance.
     """
     memorised = "overfit-one-batch" in rep.passed
     start = next((f for f in rep.findings if f.code == "init-loss-off"), None)
@@ -407,15 +408,29 @@ def readings_that_fit(rep, settings_move_loss):
         elif f.data.get("large_step") and settings_move_loss and "lr-too-high" in rep.passed:
             why = "your learning rate trains it without diverging"
         elif f.code == "unscaled-inputs" and memorised and settings_move_loss and "lr-too-high" in rep.passed:
-            if scale_breaks_start:
-                f.evidence.append(f"the untrained model's loss is {sig(start.data['ratio'], 2)} times the chance level "
-                                  "on these inputs: it memorised this batch, but the scale already breaks the start")
+            ratio = sig(start.data["ratio"], 2) if scale_breaks_start else None
+            recovered = scale_breaks_start and _below_chance(settings_losses, start.data.get("chance"))
+            if scale_breaks_start and not recovered:
+                f.evidence.append(f"the untrained model's loss is {ratio} times the chance level on these inputs: it "
+                                  "memorised this batch, but the scale already breaks the start")
                 continue
             why = "the model memorised the batch anyway, and your settings train it without diverging"
+            if recovered:
+                why += (f"; the untrained model's loss is {ratio} times the chance level, and your settings bring it "
+                        f"below chance ({sig(start.data['chance'])}) in {len(settings_losses) - 1} steps: "
+                        f"{sig(float(settings_losses[0]))} -> {sig(float(settings_losses[-1]))}")
         else:
             continue
         rep.findings.remove(f)
         rep.notes.append(f"{f.code}: {'; '.join(f.evidence)} ({why})")
+
+
+def _below_chance(losses, chance) -> bool:
+    """The student's settings ended their probe's steps below the chance level (a start the scale broke, recovered)."""
+    if losses is None or chance is None or len(losses) < 2:
+        return False
+    end = float(losses[-1])
+    return end == end and end < chance  # end == end: not NaN
 
 
 def mark_consequences(rep):
