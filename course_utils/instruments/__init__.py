@@ -127,6 +127,17 @@ def norms_by_layer(layers: dict, grads, norm) -> dict:
     return norms
 
 
+def ratios_by_layer(before: dict, layers: dict, distance, size) -> dict:
+    """layer -> ``distance(weights now, weights before) / size(weights before)``, for the layers in ``before``:
+    exactly 0.0 for a layer nothing moved, inf for one that moved away from all zeros."""
+    ratios = {}
+    for name, weights in layers.items():
+        if name in before:
+            change, norm = distance(weights, before[name]), size(before[name])
+            ratios[name] = change / norm if norm > 0 else (float("inf") if change > 0 else 0.0)
+    return ratios
+
+
 def layers_without_gradient(layers: dict, grads) -> list:
     """Names of the layers whose every weight has no gradient (None), from ``grads`` in the layers' weight order."""
     names, start = [], 0

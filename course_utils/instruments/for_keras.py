@@ -12,7 +12,7 @@ import numpy as np
 
 from ..frameworks import keras_layers
 from ..repro import import_tensorflow
-from . import layers_without_gradient, norms_by_layer
+from . import layers_without_gradient, norms_by_layer, ratios_by_layer
 
 tf = import_tensorflow()
 import keras  # noqa: E402  (after TensorFlow's quiet import)
@@ -186,15 +186,10 @@ def snapshot_weights(model) -> dict:
 
 
 def update_ratios(before: dict, model) -> dict:
-    ratios = {}
-    for name, ws in parametric_layers(model).items():
-        if name not in before:
-            continue
-        old = before[name]
-        change = float(np.sqrt(sum(((np.array(w, dtype=np.float64) - o) ** 2).sum() for w, o in zip(ws, old))))
-        size = float(np.sqrt(sum((o.astype(np.float64) ** 2).sum() for o in old)))
-        ratios[name] = change / size if size > 0 else float("inf") if change > 0 else 0.0
-    return ratios
+    return ratios_by_layer(
+        before, parametric_layers(model),
+        lambda ws, old: float(np.sqrt(sum(((np.array(w, dtype=np.float64) - o) ** 2).sum() for w, o in zip(ws, old)))),
+        lambda old: float(np.sqrt(sum((o.astype(np.float64) ** 2).sum() for o in old))))
 
 
 def loss_value(model, x, y, loss_fn, training: bool = False) -> float:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from . import layers_without_gradient, norms_by_layer
+from . import layers_without_gradient, norms_by_layer, ratios_by_layer
 
 ACTIVATION_TYPES = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.ELU)
 
@@ -181,15 +181,8 @@ def snapshot_weights(model: nn.Module) -> dict:
 
 def update_ratios(before: dict, model: nn.Module) -> dict:
     """||w_now - w_before|| / ||w_before|| per layer."""
-    ratios = {}
-    for name, params in parametric_layers(model).items():
-        if name not in before:
-            continue
-        old = before[name]
-        change = _norm([p.detach() - o for p, o in zip(params, old)])
-        size = _norm(old)
-        ratios[name] = change / size if size > 0 else float("inf") if change > 0 else 0.0
-    return ratios
+    return ratios_by_layer(before, parametric_layers(model),
+                           lambda params, old: _norm([p.detach() - o for p, o in zip(params, old)]), _norm)
 
 
 def loss_value(model: nn.Module, x, y, loss_fn, training: bool = False) -> float:

@@ -23,6 +23,7 @@ from ..diagnosis.findings import Report
 from ..diagnosis.setup_checks import check_optimizer_holds_model, frozen_layers, parameters_left_out
 from ..fmt import sig
 from ..frameworks import framework_of, keras_layers
+from . import ratios_by_layer
 
 # --- which parameters the optimizer holds --------------------------------------------
 
@@ -197,14 +198,9 @@ def snapshot(model) -> dict:
 
 def ratios_since(before: dict, model) -> dict:
     """layer -> ||w_now - w_before|| / ||w_before||: exactly 0.0 for a layer nothing moved."""
-    ratios = {}
-    for name, ws in layer_weights(model).items():
-        if name not in before:
-            continue
-        change = float(np.sqrt(sum(((_values(w) - o) ** 2).sum() for w, o in zip(ws, before[name]))))
-        size = float(np.sqrt(sum((o ** 2).sum() for o in before[name])))
-        ratios[name] = change / size if size > 0 else (float("inf") if change > 0 else 0.0)
-    return ratios
+    return ratios_by_layer(before, layer_weights(model),
+                           lambda ws, old: float(np.sqrt(sum(((_values(w) - o) ** 2).sum() for w, o in zip(ws, old)))),
+                           lambda old: float(np.sqrt(sum((o ** 2).sum() for o in old))))
 
 
 def step_ratios(model, step, steps: int = 1) -> dict:
