@@ -1333,11 +1333,17 @@ def _floor_of(losses, floor) -> float:
     return floor if floor * (1 - 1e-3) <= best and floor < first else 0.0
 
 
+def _goal_reached(losses, target, floor) -> np.ndarray:
+    """Per step, whether the loss had reached the overfit test's goal: ``target`` of the way from its first value to
+    its floor (``_floor_of``), or below 1e-4. The callers pass finite losses (a diverged run is judged before)."""
+    losses = np.asarray(losses, dtype=np.float64)
+    first, floor = float(losses[0]), _floor_of(losses, floor)
+    return (losses - floor <= target * (first - floor)) | (losses < 1e-4)
+
+
 def _memorised(losses, target, floor=0.0) -> bool:
-    """The overfit test's verdict: the loss fell to ``target`` of the way from its first value to its floor
-    (or below 1e-4)."""
-    first, best, floor = float(losses[0]), float(np.min(losses)), _floor_of(losses, floor)
-    return best - floor <= target * (first - floor) or best < 1e-4
+    """The overfit test's verdict: the loss reached its goal at some step (``_goal_reached``)."""
+    return bool(_goal_reached(losses, target, floor).any())
 
 
 def _probe_rounds(ad, model, optimizer, steps, target, rounds, floor=0.0):
@@ -1490,11 +1496,8 @@ def probe_program_length(ad, rep, train_steps, target, probe_losses):
 
 
 def _steps_to_goal(losses, target, floor) -> int:
-    """The first step at which a run's loss reached the overfit test's goal, as ``_memorised`` judges it (the
-    run's length if it never did)."""
-    losses = np.asarray(losses, dtype=np.float64)
-    first, floor = float(losses[0]), _floor_of(losses, floor)
-    reached = np.flatnonzero((losses - floor <= target * (first - floor)) | (losses < 1e-4))
+    """The first step at which a run's loss reached the overfit test's goal (the run's length if it never did)."""
+    reached = np.flatnonzero(_goal_reached(losses, target, floor))
     return int(reached[0]) if reached.size else len(losses)
 
 

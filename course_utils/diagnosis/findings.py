@@ -408,16 +408,15 @@ def readings_that_fit(rep, settings_move_loss, settings_losses=None):
         elif f.data.get("large_step") and settings_move_loss and "lr-too-high" in rep.passed:
             why = "your learning rate trains it without diverging"
         elif f.code == "unscaled-inputs" and memorised and settings_move_loss and "lr-too-high" in rep.passed:
-            ratio = sig(start.data["ratio"], 2) if scale_breaks_start else None
-            recovered = scale_breaks_start and _below_chance(settings_losses, start.data.get("chance"))
-            if scale_breaks_start and not recovered:
-                f.evidence.append(f"the untrained model's loss is {ratio} times the chance level on these inputs: it "
-                                  "memorised this batch, but the scale already breaks the start")
-                continue
             why = "the model memorised the batch anyway, and your settings train it without diverging"
-            if recovered:
+            if scale_breaks_start:
+                ratio, chance = sig(start.data["ratio"], 2), start.data.get("chance")
+                if not _below_chance(settings_losses, chance):
+                    f.evidence.append(f"the untrained model's loss is {ratio} times the chance level on these inputs: "
+                                      "it memorised this batch, but the scale already breaks the start")
+                    continue
                 why += (f"; the untrained model's loss is {ratio} times the chance level, and your settings bring it "
-                        f"below chance ({sig(start.data['chance'])}) in {len(settings_losses) - 1} steps: "
+                        f"below chance ({sig(chance)}) in {len(settings_losses) - 1} steps: "
                         f"{sig(float(settings_losses[0]))} -> {sig(float(settings_losses[-1]))}")
         else:
             continue
@@ -427,10 +426,7 @@ def readings_that_fit(rep, settings_move_loss, settings_losses=None):
 
 def _below_chance(losses, chance) -> bool:
     """The student's settings ended their probe's steps below the chance level (a start the scale broke, recovered)."""
-    if losses is None or chance is None or len(losses) < 2:
-        return False
-    end = float(losses[-1])
-    return end == end and end < chance  # end == end: not NaN
+    return losses is not None and chance is not None and len(losses) > 1 and float(losses[-1]) < chance  # NaN: no
 
 
 def mark_consequences(rep):
