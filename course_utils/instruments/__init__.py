@@ -127,6 +127,11 @@ def norms_by_layer(layers: dict, grads, norm) -> dict:
     return norms
 
 
+def float64_norm(arrays) -> float:
+    """The L2 norm of several arrays taken together, summed in float64."""
+    return float(np.sqrt(sum((np.asarray(a, dtype=np.float64) ** 2).sum() for a in arrays)))
+
+
 def ratios_by_layer(before: dict, layers: dict, distance, size) -> dict:
     """layer -> ``distance(weights now, weights before) / size(weights before)``, for the layers in ``before``:
     exactly 0.0 for a layer nothing moved, inf for one that moved away from all zeros."""

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..frameworks import keras_layers
 from ..repro import import_tensorflow
-from . import layers_without_gradient, norms_by_layer, ratios_by_layer
+from . import float64_norm, layers_without_gradient, norms_by_layer, ratios_by_layer
 
 tf = import_tensorflow()
 import keras  # noqa: E402  (after TensorFlow's quiet import)
@@ -186,10 +186,9 @@ def snapshot_weights(model) -> dict:
 
 
 def update_ratios(before: dict, model) -> dict:
-    return ratios_by_layer(
-        before, parametric_layers(model),
-        lambda ws, old: float(np.sqrt(sum(((np.array(w, dtype=np.float64) - o) ** 2).sum() for w, o in zip(ws, old)))),
-        lambda old: float(np.sqrt(sum((o.astype(np.float64) ** 2).sum() for o in old))))
+    return ratios_by_layer(before, parametric_layers(model),
+                           lambda ws, old: float64_norm(np.array(w, dtype=np.float64) - o for w, o in zip(ws, old)),
+                           float64_norm)
 
 
 def loss_value(model, x, y, loss_fn, training: bool = False) -> float:

@@ -23,7 +23,7 @@ from ..diagnosis.findings import Report
 from ..diagnosis.setup_checks import check_optimizer_holds_model, frozen_layers, parameters_left_out
 from ..fmt import sig
 from ..frameworks import framework_of, keras_layers
-from . import ratios_by_layer
+from . import float64_norm, ratios_by_layer
 
 # --- which parameters the optimizer holds --------------------------------------------
 
@@ -199,8 +199,7 @@ def snapshot(model) -> dict:
 def ratios_since(before: dict, model) -> dict:
     """layer -> ||w_now - w_before|| / ||w_before||: exactly 0.0 for a layer nothing moved."""
     return ratios_by_layer(before, layer_weights(model),
-                           lambda ws, old: float(np.sqrt(sum(((_values(w) - o) ** 2).sum() for w, o in zip(ws, old)))),
-                           lambda old: float(np.sqrt(sum((o ** 2).sum() for o in old))))
+                           lambda ws, old: float64_norm(_values(w) - o for w, o in zip(ws, old)), float64_norm)
 
 
 def step_ratios(model, step, steps: int = 1) -> dict:
