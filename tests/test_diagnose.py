@@ -2039,6 +2039,36 @@ def test_a_keras_strided_conv3d_counts_as_the_time_it_takes_so_its_probes_take_f
     assert not any("overfit probes used" in n for n in unstrided.notes), str(unstrided)
 
 
+@pytest.mark.parametrize("framework", ["torch", "keras"])
+def test_a_convolution_with_few_channels_counts_its_windows_so_its_probes_take_fewer_rows(framework):
+    """A convolution gathers each output position's window whatever its channels, so one with a single filter
+    trains many times slower per multiply-add than a wide one (benchmarks/diagnose_cost.py): the fourteenth set's
+    one-filter Conv3D repair spent minutes in probes its plain count put under the cap. One 3x3x3 filter over 16
+    volumes of 32^3: 14 million multiply-adds, under PROBE_MULTIPLY_ADDS; with its windows counted, 5 rows."""
+    from course_utils.diagnosis.adapters import CONV_WINDOW_COST
+    from course_utils.diagnosis.checklist import PROBE_MULTIPLY_ADDS
+
+    cu.setup(frameworks=("torch", "tensorflow"))
+    positions, window = 32 ** 3, 27
+    assert 16 * positions * window < PROBE_MULTIPLY_ADDS < 16 * positions * window * (1 + CONV_WINDOW_COST)
+    rows = int(PROBE_MULTIPLY_ADDS // (positions * window * (1 + CONV_WINDOW_COST)))
+    volumes = np.random.default_rng(0).random((16, 32, 32, 32, 1), dtype=np.float32)
+    labels = np.arange(16) % 2
+    cu.seed(0)
+    if framework == "torch":
+        model = nn.Sequential(nn.Conv3d(1, 1, 3, padding=1), nn.AdaptiveAvgPool3d(1), nn.Flatten(), nn.Linear(1, 2))
+        report = diagnose(model, torch.from_numpy(volumes.transpose(0, 4, 1, 2, 3).copy()), torch.from_numpy(labels),
+                          nn.CrossEntropyLoss(), steps=1)
+    else:
+        keras = pytest.importorskip("keras")
+        L = keras.layers
+        model = keras.Sequential([keras.Input((32, 32, 32, 1)), L.Conv3D(1, 3, padding="same"),
+                                  L.GlobalAveragePooling3D(), L.Dense(2)])
+        report = diagnose(model, volumes, labels, keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                          steps=1)
+    assert rows == 5 and any(f"the overfit probes used {rows} of the 16 samples" in n for n in report.notes), str(report)
+
+
 def test_a_keras_rnn_with_a_cell_of_ones_own_that_is_not_registered_is_copied_not_refused():
     """keras.models.clone_model rebuilds an RNN's cell from its config by class name: a cell class the student
     never registered (no @register_keras_serializable) made diagnose raise on a model that fit trains."""

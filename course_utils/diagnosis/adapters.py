@@ -2,11 +2,18 @@
 from __future__ import annotations
 
 import copy
+import math
 
 import numpy as np
 
 from ..frameworks import batch_size, error_text, input_shapes, is_structured, keras_layers, map_inputs, to_numpy
 from .losses import loss_info
+
+# A convolution also gathers each output position's window of inputs, whatever its channels: in both frameworks a
+# step through a one-channel convolution took 7 to 25 times as long per multiply-add as through Dense layers, where
+# wide ones took about as long (benchmarks/diagnose_cost.py). Each kernel element at each position counts this many
+# multiply-adds besides its channels' own
+CONV_WINDOW_COST = 20
 
 
 def _input_array(array):
@@ -145,7 +152,8 @@ class TorchAdapter:
             weights = [p for p in module.parameters(recurse=False) if p.dim() >= 2]
             if weights and not isinstance(module, self.nn.Embedding):
                 positions = max(1.0, out.numel() / self.n / weights[0].shape[0])  # out: rows x units, at positions
-                total += positions * sum(w.numel() for w in weights)
+                window = math.prod(weights[0].shape[2:])  # a convolution's kernel (out, in, k...); 1 for a matrix
+                total += positions * (sum(w.numel() for w in weights) + CONV_WINDOW_COST * window * (window > 1))
         return total
 
     def leaf_trace(self, model, training):
@@ -338,8 +346,9 @@ class KerasAdapter:
             except Exception:  # noqa: BLE001  (a shared layer, or one of a subclassed model: no single output)
                 per_sample = float(weights[0].shape[-1])
             positions = max(1.0, per_sample / weights[0].shape[-1])
-            total += positions * sum(float(np.prod(w.shape)) for w in weights) * (
-                STRIDED_CONV3D_SLOWDOWN if strided_conv3d(layer) else 1)
+            window = math.prod(weights[0].shape[:-2])  # a convolution's kernel (k..., in, out); 1 for a matrix
+            total += positions * (sum(float(np.prod(w.shape)) for w in weights) * (
+                STRIDED_CONV3D_SLOWDOWN if strided_conv3d(layer) else 1) + CONV_WINDOW_COST * window * (window > 1))
         return total
 
     def loss_of(self, out, y=None):
