@@ -276,6 +276,23 @@ def test_one_sample_without_its_batch_axis_is_named_not_raised(sample):
                                           steps=0).codes
 
 
+def test_samples_with_another_number_of_axes_than_declared_are_named_not_raised():
+    """keras-adversarial's channels-last fix transposed the axes tuple, np.transpose((0, 2, 3, 1)), not the images, so
+    x was [0, 2, 3, 1] (the ninth held-out set's GAN). No reshape of four values runs a model declared for 8x8x1
+    images, and diagnose raised "the model could not run on x"; x's samples are named as what is wrong."""
+    keras.utils.set_random_seed(0)
+    images = keras.Input((8, 8, 1))  # a functional model checks x against its Input before any layer sees it
+    flat = keras.layers.Flatten()(keras.layers.Conv2D(4, 3)(images))
+    model = keras.Model(images, keras.layers.Dense(1, activation="sigmoid")(flat))
+    axes = np.transpose((0, 2, 3, 1)).astype("float32")
+    report = diagnose(model, axes, np.ones((4, 1), dtype="float32"), "binary_crossentropy", steps=0)
+    assert report.codes == ["input-layout"], str(report)
+    assert ("each of its 4 samples has shape (), with 0 axes; the model was declared to take samples of shape "
+            "(8, 8, 1), with 3") in str(report)
+    assert "input-layout" not in diagnose(model, IMAGES[:4], np.ones((4, 1), dtype="float32"), "binary_crossentropy",
+                                          steps=0).codes
+
+
 def test_stacked_recurrent_layers_without_return_sequences_are_named_not_raised():
     """The second LSTM gets the first one's last step only, (n, units), where it needs (n, steps, units). Keras
     refuses such a model when it declares its input; built by the data, it fails at its first call."""

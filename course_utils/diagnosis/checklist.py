@@ -19,8 +19,8 @@ from .setup_checks import (check_frozen, check_optimizer_holds_model, check_stat
                            check_unregistered, judge_frozen_after_probe, judge_step_size, stalls)
 from .inputs import (add_batch_folded_finding, add_batch_on_axis_one_finding, add_crop_finding, add_layout_finding,
                      batch_size_in_model, BATCH_SIZE_FIX, check_input_dtype, check_loss_arguments, check_target_dtype,
-                     embedding_too_small, one_sample_without_batch_axis, reshape_refused, RESHAPE_FIX, runnable_crop,
-                     runnable_layout, UNBATCHED_FIX)
+                     declared_rank_refused, embedding_too_small, one_sample_without_batch_axis, reshape_refused,
+                     RESHAPE_FIX, runnable_crop, runnable_layout, UNBATCHED_FIX)
 from .wiring import (check_dense_on_feature_maps, check_logits_activation, check_relu_before_sigmoid,
                      refusing_layer)
 
@@ -167,10 +167,13 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
         if not layout:
             code, evidence, fix = refusing_layer(ad, ad.copy_for_shapes())
             folded = [] if code else reshape_refused(ad, refused)
+            other_rank = [] if code or folded else declared_rank_refused(ad, model)
             if code:
                 rep.add(code, evidence, fix=fix or "")
             elif folded:
                 rep.add("layer-size-mismatch", folded, fix=RESHAPE_FIX)
+            elif other_rank:
+                rep.add("input-layout", [str(refused)] + other_rank)
             else:
                 raise
             rep.skip("every other check", "the model cannot run on these inputs")

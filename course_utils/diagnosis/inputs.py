@@ -223,6 +223,20 @@ def fits_declared(declared: tuple, given: tuple) -> bool:
     return len(declared) == len(given) and all(d is None or d == g for d, g in zip(declared, given))
 
 
+def declared_rank_refused(ad, model) -> list:
+    """Keras: samples of x with another number of axes than the model was declared to take, where no rearrangement
+    of x ran (an axes tuple transposed instead of the images, a list of values instead of a batch). Evidence, else
+    []: a model with no declared input cannot say what it takes."""
+    if ad.framework != "keras" or is_structured(ad.x):
+        return []
+    declared, given = declared_sample_shape(model), tuple(np.shape(ad.x))[1:]
+    if not declared or len(declared) == len(given):
+        return []
+    return [f"x has shape {tuple(np.shape(ad.x))}, so each of its {ad.n} samples has shape {given}, with {len(given)} "
+            f"ax{'i' if len(given) == 1 else 'e'}s; the model was declared to take samples of shape {declared}, with "
+            f"{len(declared)}: x is not a batch of the model's samples"]
+
+
 UNBATCHED_FIX = ("The first axis of x and y counts the samples. If x is one sample, give it and its target that axis: "
                  "np.expand_dims(x, 0). If x holds many samples, the model was declared with the whole array's shape "
                  "(input_shape=x.shape): declare one sample's shape, x.shape[1:] (a column of n values: (1,), with "
