@@ -293,6 +293,20 @@ def test_samples_with_another_number_of_axes_than_declared_are_named_not_raised(
                                           steps=0).codes
 
 
+def test_images_read_as_flat_rows_for_a_model_declared_for_images_are_named_with_the_reshape():
+    """A CNN declared with input_shape=(28, 28, 1) fitted on the flat rows of 784 pixels a data reader gives (SFData's
+    post 63141076): no axis added or moved runs the model, the reshape to its declared sample shape does. Before,
+    the first convolution was named (layer-size-mismatch), as if the model were wrong."""
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(4, 3, activation="relu"),
+                              keras.layers.Flatten(), keras.layers.Dense(3)])
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    report = diagnose(model, IMAGES.reshape(N, -1), LABELS, loss, steps=0)
+    assert report.codes == ["input-layout"], str(report)
+    assert "x reshaped to the sample shape the model was declared for, x.reshape(-1, 8, 8, 1)" in str(report)
+    assert "input-layout" not in diagnose(model, IMAGES, LABELS, loss, steps=0).codes
+
+
 def test_stacked_recurrent_layers_without_return_sequences_are_named_not_raised():
     """The second LSTM gets the first one's last step only, (n, units), where it needs (n, steps, units). Keras
     refuses such a model when it declares its input; built by the data, it fails at its first call."""

@@ -2,12 +2,13 @@
 
 A model that cannot run on ``x`` is tried on a few rearrangements of it that fix the common layout bugs
 (whole numbers where float32 is needed, a missing feature or channel axis, channels on the wrong side, two
-axes swapped, an extra axis of length one); the first one it runs
+axes swapped, an extra axis of length one, a Keras model's declared sample shape); the first one it runs
 on is named, and the other checks run on it. PyTorch refuses a float64 tensor for float32 weights, and
 its binary losses refuse integer targets, where diagnose itself would quietly cast them.
 """
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
@@ -45,13 +46,26 @@ def _squeezed(array: np.ndarray) -> list:
             for axis in range(1, array.ndim) if array.shape[axis] == 1]
 
 
+def _declared_reshape(ad, array: np.ndarray) -> list:
+    """Keras: x's samples reshaped to the sample shape the model was declared for, where they hold as many values
+    in another shape (images read as flat rows of pixels for a model declared for (h, w, 1))."""
+    declared = declared_sample_shape(ad.original) if ad.framework == "keras" else ()
+    if not declared or None in declared or array.ndim < 2 or array.shape[1:] == declared:
+        return []
+    if math.prod(declared) != math.prod(array.shape[1:]):
+        return []
+    return [(f"reshaped to the sample shape the model was declared for, x.reshape(-1, {', '.join(map(str, declared))})",
+             array.reshape(len(array), *declared))]
+
+
 def runnable_layout(ad) -> str:
     """Try the model on rearrangements of x; keep the first it runs on in ``ad.x`` and say what it was ("" if
     none: ``ad.x`` is left as it was). Only for one input array."""
     if is_structured(ad.x):
         return ""
     given = ad.x
-    for words, array in _layouts(np.asarray(to_numpy(given))):
+    array = np.asarray(to_numpy(given))
+    for words, array in _layouts(array) + _declared_reshape(ad, array):
         ad.x = ad.as_input(np.ascontiguousarray(array))
         try:
             model = ad.copy()
