@@ -307,6 +307,29 @@ def test_images_read_as_flat_rows_for_a_model_declared_for_images_are_named_with
     assert "input-layout" not in diagnose(model, IMAGES, LABELS, loss, steps=0).codes
 
 
+def test_one_cell_object_given_to_every_layer_of_a_stack_is_named_although_the_copy_runs():
+    """[cell] * 3 in a stacked RNN (SFData's post 44615147): the one cell is built for the first layer's 4 features
+    and fails at the second layer's 5. diagnose copies a model never built from its config, which makes three
+    cells, so the copy ran and diagnose reported nothing wrong with a model fit refuses."""
+    L = keras.layers
+
+    def stack(shared):
+        keras.utils.set_random_seed(0)
+        cells = [L.LSTMCell(5)] * 3 if shared else [L.LSTMCell(5) for _ in range(3)]
+        return keras.Sequential([L.RNN(L.StackedRNNCells(cells)), L.Dense(3)])
+
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    refused = stack(True)
+    refused.compile(loss=loss, optimizer="adam")
+    with pytest.raises(Exception):
+        refused.fit(SEQUENCES, LABELS, epochs=1, verbose=0)
+    report = diagnose(stack(True), SEQUENCES, LABELS, loss, steps=0)
+    assert report.codes == ["layer-size-mismatch"], str(report)
+    assert "with a new object in each place where yours uses one object twice, runs" in str(report)
+    assert report.finding("layer-size-mismatch").fix.startswith("Give each place its own layer or cell")
+    assert "layer-size-mismatch" not in diagnose(stack(False), SEQUENCES, LABELS, loss, steps=0).codes
+
+
 def test_stacked_recurrent_layers_without_return_sequences_are_named_not_raised():
     """The second LSTM gets the first one's last step only, (n, units), where it needs (n, steps, units). Keras
     refuses such a model when it declares its input; built by the data, it fails at its first call."""

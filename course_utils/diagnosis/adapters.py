@@ -16,6 +16,10 @@ from .losses import loss_info
 CONV_WINDOW_COST = 20
 
 
+class SharedObjectRefused(ValueError):
+    """The student's Keras model cannot run on x where its copy from the config, one object in each place, can."""
+
+
 def _input_array(array):
     array = np.asarray(to_numpy(array))
     return array.astype(np.float32) if array.dtype == np.float64 else array
@@ -187,6 +191,24 @@ def strided_conv3d(layer) -> bool:
     return type(layer).__name__ == "Conv3D" and any(s > 1 for s in getattr(layer, "strides", ()))
 
 
+def _lists_one_layer_twice(model, layer_type) -> bool:
+    """A list inside the model (its own or one of its layers', at any depth) holds the same layer object twice:
+    ``[cell] * 3`` for a stack of cells, ``Sequential([dense, dense])``."""
+    seen, todo = set(), [model]
+    while todo:
+        layer = todo.pop()
+        if id(layer) in seen:
+            continue
+        seen.add(id(layer))
+        for value in vars(layer).values():
+            members = list(value) if isinstance(value, (list, tuple)) else [value]
+            held = [v for v in members if isinstance(v, layer_type)]
+            if len({id(v) for v in held}) < len(held) and isinstance(value, (list, tuple)):
+                return True
+            todo.extend(held)
+    return False
+
+
 class KerasAdapter:
     framework = "keras"
 
@@ -286,11 +308,13 @@ class KerasAdapter:
             raise TypeError("diagnose works on a copy, and keras.models.clone_model could not copy this model "
                             f"(a subclassed Model needs get_config/from_config): {error}") from None
         if not clone.built or not clone.weights:
+            first = map_inputs(lambda array: array[:1], self.x)
             try:
-                clone(map_inputs(lambda array: array[:1], self.x))
+                clone(first)
             except Exception as error:  # noqa: BLE001
                 raise ValueError(f"the model could not run on x of shape {input_shapes(self.x)}: "
                                  f"{error_text(error)}") from None
+            self._shared_objects_run(first)
         # layer by layer: a model never called may still hold layers with weights (an adapted Normalization)
         for mine, theirs in zip(keras_layers(clone), keras_layers(self.original)):
             if theirs.weights:
@@ -298,6 +322,24 @@ class KerasAdapter:
             if hasattr(mine, "finalize_state"):  # an adapted Normalization: set_weights leaves its mean at 0
                 mine.finalize_state()
         return clone
+
+    def _shared_objects_run(self, first):
+        """A model never built is copied from its config, which makes a new object wherever the student's model
+        uses one object twice (one LSTM cell given to every layer of a stack): the copy can run where the student's
+        model fails. Where a list in the model holds one layer twice, a deep copy, which keeps the sharing, runs on
+        one sample too, and its error is the student's. Only there: a deep copy of a Lambda layer loses its
+        function's globals. A model that deepcopy cannot copy is left to the clone."""
+        if not _lists_one_layer_twice(self.original, self.keras.layers.Layer):
+            return
+        try:
+            twin = copy.deepcopy(self.original)
+        except Exception:  # noqa: BLE001
+            return
+        try:
+            twin(first)
+        except Exception as error:  # noqa: BLE001
+            raise SharedObjectRefused(f"the model could not run on x of shape {input_shapes(self.x)}: "
+                                      f"{error_text(error)}") from None
 
     def copy_for_shapes(self):
         """A copy to run layer by layer when the model refuses x: the built copy, or, for a model never built that

@@ -8,7 +8,8 @@ import numpy as np
 
 from ..fmt import sig
 from ..frameworks import batch_size, error_text, framework_of, input_shapes, is_structured, keras_layers, to_numpy
-from .adapters import STRIDED_CONV3D_SLOWDOWN, KerasAdapter, TorchAdapter, spread_rows, strided_conv3d
+from .adapters import (STRIDED_CONV3D_SLOWDOWN, KerasAdapter, SharedObjectRefused, TorchAdapter, spread_rows,
+                       strided_conv3d)
 from .checks import (check_batchnorm, check_class_labels, check_dead, check_gradients, check_init_loss, check_inputs,
                      check_linear_stack, check_output, check_recurrent_steps, check_refused_shapes,
                      check_samples_independent, check_softmax_twice, check_varied_inputs, check_varied_targets,
@@ -95,6 +96,13 @@ def _first_pass(ad):
 REFUSAL_EXPLAINED = {"missing-flatten", "loss-arguments", "labels-not-class-indices", "targets-wrong-dtype",
                      "target-shape-broadcast", "output-width-mismatch", "logits-into-probability-loss"}
 
+SHARED_OBJECT_RUNS = ("the same model rebuilt from its config, with a new object in each place where yours uses one "
+                      "object twice, runs: the shared layer or cell is built for the first input it meets, and a "
+                      "later place gives it another size")
+SHARED_OBJECT_FIX = ("Give each place its own layer or cell (a new LSTMCell for each layer of a stack: "
+                     "[LSTMCell(u) for _ in range(3)], not [cell] * 3); share one object only where the inputs have "
+                     "the same size and the weights are meant to be shared.")
+
 PROBE_MULTIPLY_ADDS = 1e8  # most a forward pass over the overfit probe's batch may cost: 600 steps in seconds
 
 
@@ -148,6 +156,10 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
     except ValueError as refused:  # a layout the model cannot take: name the rearrangement it can, if one
         if unbatched:
             return unbatched_report(refused)
+        if isinstance(refused, SharedObjectRefused):
+            rep.add("layer-size-mismatch", [str(refused), SHARED_OBJECT_RUNS], fix=SHARED_OBJECT_FIX)
+            rep.skip("every other check", "the model cannot run on these inputs")
+            return rep
         beyond_table = embedding_too_small(ad, model)
         if beyond_table:
             rep.add("embedding-too-small", [str(refused)] + beyond_table)
