@@ -10,7 +10,7 @@ from ..frameworks import batch_size, error_text, input_shapes, is_structured, ke
 from .losses import loss_info
 
 # A convolution also gathers each output position's window of inputs, whatever its channels: in both frameworks a
-# step through a one-channel convolution took 7 to 25 times as long per multiply-add as through Dense layers, where
+# step through a one-channel convolution took 4 to 25 times as long per multiply-add as through Dense layers, where
 # wide ones took about as long (benchmarks/diagnose_cost.py). Each kernel element at each position counts this many
 # multiply-adds besides its channels' own
 CONV_WINDOW_COST = 20
@@ -201,9 +201,9 @@ def _lists_one_layer_twice(model, layer_type) -> bool:
             continue
         seen.add(id(layer))
         for value in vars(layer).values():
-            members = list(value) if isinstance(value, (list, tuple)) else [value]
-            held = [v for v in members if isinstance(v, layer_type)]
-            if len({id(v) for v in held}) < len(held) and isinstance(value, (list, tuple)):
+            listed = isinstance(value, (list, tuple))
+            held = [v for v in (value if listed else [value]) if isinstance(v, layer_type)]
+            if listed and len({id(v) for v in held}) < len(held):
                 return True
             todo.extend(held)
     return False

@@ -54,7 +54,8 @@ def _declared_reshape(ad, array: np.ndarray) -> list:
         return []
     if math.prod(declared) != math.prod(array.shape[1:]):
         return []
-    return [(f"reshaped to the sample shape the model was declared for, x.reshape(-1, {', '.join(map(str, declared))})",
+    sizes = ", ".join(map(str, declared))
+    return [(f"reshaped to the sample shape the model was declared for, x.reshape(-1, {sizes})",
              array.reshape(len(array), *declared))]
 
 
@@ -64,8 +65,8 @@ def runnable_layout(ad) -> str:
     if is_structured(ad.x):
         return ""
     given = ad.x
-    array = np.asarray(to_numpy(given))
-    for words, array in _layouts(array) + _declared_reshape(ad, array):
+    values = np.asarray(to_numpy(given))
+    for words, array in _layouts(values) + _declared_reshape(ad, values):
         ad.x = ad.as_input(np.ascontiguousarray(array))
         try:
             model = ad.copy()
