@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import math
 
 import numpy as np
@@ -14,6 +15,12 @@ from .losses import loss_info
 # wide ones took about as long (benchmarks/diagnose_cost.py). Each kernel element at each position counts this many
 # multiply-adds besides its channels' own
 CONV_WINDOW_COST = 20
+
+
+def _window_cost(window: int) -> float:
+    """What a convolution's gathering adds at one output position, for a kernel of ``window`` elements (a weight
+    matrix, window 1, gathers nothing)."""
+    return CONV_WINDOW_COST * window if window > 1 else 0.0
 
 
 class SharedObjectRefused(ValueError):
@@ -157,7 +164,7 @@ class TorchAdapter:
             if weights and not isinstance(module, self.nn.Embedding):
                 positions = max(1.0, out.numel() / self.n / weights[0].shape[0])  # out: rows x units, at positions
                 window = math.prod(weights[0].shape[2:])  # a convolution's kernel (out, in, k...); 1 for a matrix
-                total += positions * (sum(w.numel() for w in weights) + CONV_WINDOW_COST * window * (window > 1))
+                total += positions * (sum(w.numel() for w in weights) + _window_cost(window))
         return total
 
     def leaf_trace(self, model, training):
@@ -323,13 +330,17 @@ class KerasAdapter:
                 mine.finalize_state()
         return clone
 
+    @functools.cached_property
+    def lists_one_layer_twice(self) -> bool:  # of the student's model: the same at every copy
+        return _lists_one_layer_twice(self.original, self.keras.layers.Layer)
+
     def _shared_objects_run(self, first):
         """A model never built is copied from its config, which makes a new object wherever the student's model
         uses one object twice (one LSTM cell given to every layer of a stack): the copy can run where the student's
         model fails. Where a list in the model holds one layer twice, a deep copy, which keeps the sharing, runs on
         one sample too, and its error is the student's. Only there: a deep copy of a Lambda layer loses its
         function's globals. A model that deepcopy cannot copy is left to the clone."""
-        if not _lists_one_layer_twice(self.original, self.keras.layers.Layer):
+        if not self.lists_one_layer_twice:
             return
         try:
             twin = copy.deepcopy(self.original)
@@ -389,8 +400,8 @@ class KerasAdapter:
                 per_sample = float(weights[0].shape[-1])
             positions = max(1.0, per_sample / weights[0].shape[-1])
             window = math.prod(weights[0].shape[:-2])  # a convolution's kernel (k..., in, out); 1 for a matrix
-            total += positions * (sum(float(np.prod(w.shape)) for w in weights) * (
-                STRIDED_CONV3D_SLOWDOWN if strided_conv3d(layer) else 1) + CONV_WINDOW_COST * window * (window > 1))
+            slowdown = STRIDED_CONV3D_SLOWDOWN if strided_conv3d(layer) else 1
+            total += positions * (sum(float(np.prod(w.shape)) for w in weights) * slowdown + _window_cost(window))
         return total
 
     def loss_of(self, out, y=None):

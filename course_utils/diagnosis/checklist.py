@@ -179,7 +179,7 @@ def _diagnose(model, x, y, loss, optimizer, steps, lr_steps, overfit_target, dea
         if not layout:
             code, evidence, fix = refusing_layer(ad, ad.copy_for_shapes())
             folded = [] if code else reshape_refused(ad, refused)
-            other_rank = [] if code or folded else declared_rank_refused(ad, model)
+            other_rank = [] if code or folded else declared_rank_refused(ad)
             if code:
                 rep.add(code, evidence, fix=fix or "")
             elif folded:

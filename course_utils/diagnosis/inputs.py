@@ -238,13 +238,13 @@ def fits_declared(declared: tuple, given: tuple) -> bool:
     return len(declared) == len(given) and all(d is None or d == g for d, g in zip(declared, given))
 
 
-def declared_rank_refused(ad, model) -> list:
+def declared_rank_refused(ad) -> list:
     """Keras: samples of x with another number of axes than the model was declared to take, where no rearrangement
     of x ran (an axes tuple transposed instead of the images, a list of values instead of a batch). Evidence, else
     []: a model with no declared input cannot say what it takes."""
     if ad.framework != "keras" or is_structured(ad.x):
         return []
-    declared, given = declared_sample_shape(model), tuple(np.shape(ad.x))[1:]
+    declared, given = declared_sample_shape(ad.original), tuple(np.shape(ad.x))[1:]
     if not declared or len(declared) == len(given):
         return []
     return [f"x has shape {tuple(np.shape(ad.x))}, so each of its {ad.n} samples has shape {given}, with {len(given)} "
